@@ -1,0 +1,67 @@
+/*
+ * lib/clock.h -- monotonic time and deadlines for every timed wait.
+ */
+#ifndef MF_LIB_CLOCK_H
+#define MF_LIB_CLOCK_H
+
+#include <math.h>
+#include <pthread.h>
+#include <time.h>
+
+/* Seconds on CLOCK_MONOTONIC. */
+static inline double mf__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Absolute deadline for a timeout in seconds; INFINITY for "forever"
+ * (negative timeouts). */
+static inline double mf__deadline(double timeout)
+{
+    if (timeout < 0 || isnan(timeout))
+        return INFINITY;
+    return mf__now() + timeout;
+}
+
+/* Condition variables bound to CLOCK_MONOTONIC, so wall-clock jumps never
+ * stretch or cut a timeout. */
+static inline int mf__cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    int rc = pthread_condattr_init(&a);
+    if (rc != 0)
+        return rc;
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+/* Wait on cv until deadline (mf__deadline); returns ETIMEDOUT past it. */
+static inline int mf__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu,
+                                      double deadline)
+{
+    if (isinf(deadline))
+        return pthread_cond_wait(cv, mu);
+    struct timespec ts;
+    double s = floor(deadline);
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((deadline - s) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* A short pause inside spin loops. */
+static inline void mf__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

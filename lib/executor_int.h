@@ -1,0 +1,37 @@
+/*
+ * lib/executor_int.h -- what an executor implements.
+ *
+ * The generic layer (executor.c) builds futures -- resolving task names,
+ * copying and checking arguments, failing the future for a bad name or bad
+ * bytes -- and hands finished work items to the executor in batches. An
+ * executor owns one reference to each future it accepts and must, for every
+ * one, either run it (mf_future_set_running, then complete it) or drop it
+ * (the future is cancelled, or it fails it), then release its reference.
+ */
+#ifndef MF_LIB_EXECUTOR_INT_H
+#define MF_LIB_EXECUTOR_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/future_int.h"
+
+struct mf__executor_ops {
+    const char *kind;
+    /* Accept n futures (n >= 1) in order, in chunks of `chunk` items that
+     * travel to one worker together. On error accept none and set
+     * mf_errmsg: MF_ESHUTDOWN, MF_EBROKEN. Any thread. */
+    int (*submit)(mf_executor *ex, mf_future **fs, size_t n, size_t chunk);
+    int (*shutdown)(mf_executor *ex, bool wait, bool cancel_futures);
+    void (*destroy)(mf_executor *ex); /* after shutdown(wait) */
+    /* Chunk size for MF_CHUNK_AUTO over n items. */
+    size_t (*auto_chunk)(mf_executor *ex, size_t n);
+    bool local_calls; /* can run mf_executor_call */
+};
+
+struct mf_executor {
+    const struct mf__executor_ops *ops;
+    size_t max_workers;
+};
+
+#endif
