@@ -294,10 +294,12 @@ void mf__task_run(const struct mf__task *t, const void *args, size_t len,
                    "writing the result: %s", mf_strerror(r->pack.err));
         return;
     }
-    if (r->pack.len == 0) {
+    if (r->pack.len == 0 && !r->raw) {
         mf_pack_nil(&r->pack);
         return;
     }
+    /* A packer from mf_reply_pack must hold exactly one value: an empty
+     * one fails too (task.h), it does not silently mean nil. */
     if (r->raw && mf__mp_validate(r->pack.data, r->pack.len) != MF_OK)
         reply_fail(r, MF_EDECODE, "DecodeError",
                    "the task packed an invalid result: %s (pack exactly one "

@@ -186,12 +186,14 @@ int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out)
                          << (v.type == MF_VALUE_MAP ? 1 : 0);
             if (k > len - o)
                 goto lie;
-            if (k == 0)
-                continue;
-            if (depth + 1 > MF__MP_MAX_DEPTH)
+            /* The outermost container is level 1 and owed[d] is level
+             * d + 1, so this one, empty or not, is level depth + 2. */
+            if (depth + 2 > MF__MP_MAX_DEPTH)
                 return mf__seterr(MF_EDECODE,
                                   "MessagePack nesting deeper than %d",
                                   MF__MP_MAX_DEPTH);
+            if (k == 0)
+                continue;
             owed[++depth] = k;
         }
     }

@@ -1,0 +1,102 @@
+/*
+ * tools/mpifutures.c -- the `mpifutures` command.
+ *
+ *   mpifutures info
+ *   mpifutures bench threads [--json] [--tasks N] [--rounds N] [--workers N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mpifutures.h>
+
+#include "bench/bench.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mpifutures <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  info                      version and defaults of this build\n"
+            "  bench threads [options]   thread pool vs libuv uv_queue_work\n"
+            "      --json                one JSON object on stdout\n"
+            "      --tasks N             batch size (default 1000000)\n"
+            "      --rounds N            round trips (default 20000)\n"
+            "      --workers N           pool threads (default: cores)\n"
+            "  help                      this text\n");
+}
+
+/* Parse a positive integer option value or exit with a clear message. */
+static size_t parse_count(const char *opt, const char *s)
+{
+    char *end;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    if (s == NULL || *s == '\0' || *end != '\0' || v == 0) {
+        fprintf(stderr, "mpifutures: %s needs a positive integer, got '%s'\n",
+                opt, s ? s : "(nothing)");
+        exit(2);
+    }
+    return (size_t)v;
+}
+
+static int cmd_info(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("mpifutures %s\n", MF_VERSION_STRING);
+    printf("online cores: %ld (default thread-pool workers)\n", cores);
+    printf("registered tasks: %zu\n", mf_task_count());
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "mpifutures bench: which benchmark? (threads)\n");
+        return 2;
+    }
+    if (strcmp(argv[0], "threads") != 0) {
+        fprintf(stderr, "mpifutures bench: unknown benchmark '%s' "
+                        "(available: threads)\n",
+                argv[0]);
+        return 2;
+    }
+    struct mf_bench_threads_opts o = {1000000, 20000, 0, 0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            o.json = 1;
+        else if (strcmp(argv[i], "--tasks") == 0)
+            o.tasks = parse_count("--tasks", i + 1 < argc ? argv[++i] : NULL);
+        else if (strcmp(argv[i], "--rounds") == 0)
+            o.rounds = parse_count("--rounds", i + 1 < argc ? argv[++i] : NULL);
+        else if (strcmp(argv[i], "--workers") == 0)
+            o.workers =
+                parse_count("--workers", i + 1 < argc ? argv[++i] : NULL);
+        else {
+            fprintf(stderr, "mpifutures bench threads: unknown option '%s'\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    return mf_bench_threads(&o);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "info") == 0)
+        return cmd_info();
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "mpifutures: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
