@@ -13,16 +13,19 @@ struct mf_bench_threads_opts {
     size_t tasks;  /* batch size for throughput */
     size_t rounds; /* one-at-a-time round trips */
     size_t workers; /* 0 = default (online cores) */
+    size_t reps;    /* repetitions, interleaved with libuv; medians */
     int json;
 };
 
-/* libuv's uv_queue_work, measured the way the pool is. */
-struct mf_uv_result {
-    double tasks_per_s;
-    double rtt_us; /* median */
-    int threads;
-};
-int mf_bench_uv(size_t tasks, size_t rounds, struct mf_uv_result *out);
+/* libuv's uv_queue_work, measured the way the pool is: one batch of
+ * `tasks` empty works (tasks/s), and the median of `rounds` one-at-a-time
+ * round trips (us). Returns -1 on failure. */
+struct mf_uv;
+struct mf_uv *mf_uv_new(size_t max_tasks);
+double mf_uv_batch(struct mf_uv *u, size_t tasks);
+double mf_uv_rtt(struct mf_uv *u, size_t rounds);
+int mf_uv_threads(void);
+void mf_uv_free(struct mf_uv *u);
 
 int mf_bench_threads(const struct mf_bench_threads_opts *o);
 

@@ -183,48 +183,77 @@ int mf_bench_threads(const struct mf_bench_threads_opts *o)
     if (rc != MF_OK)
         return fail("pool", rc);
 
-    double warm, tps, rtt, task_tps, task_rtt, bytes;
-    struct mf_uv_result uv;
-    if (batch(ex, 10000, 0, &warm) || batch(ex, o->tasks, 0, &tps) ||
-        round_trip(ex, o->rounds, 0, &rtt) ||
-        batch(ex, o->tasks, 1, &task_tps) ||
-        round_trip(ex, o->rounds, 1, &task_rtt)) {
+    struct mf_uv *uv = mf_uv_new(o->tasks);
+    size_t reps = o->reps ? o->reps : 1;
+    double *v = calloc(6 * reps, sizeof *v);
+    if (uv == NULL || v == NULL) {
+        mf_uv_free(uv);
+        free(v);
         mf_executor_free(ex);
-        return 1;
+        return fail("libuv baseline", MF_ENOMEM);
+    }
+    double *tps_v = v, *rtt_v = v + reps, *ttps_v = v + 2 * reps,
+           *trtt_v = v + 3 * reps, *uvtps_v = v + 4 * reps,
+           *uvrtt_v = v + 5 * reps;
+    double warm;
+    int bad = batch(ex, 10000, 0, &warm);
+    /* Interleave ours and libuv's so both see the same machine noise. */
+    for (size_t r = 0; r < reps && !bad; r++) {
+        bad = batch(ex, o->tasks, 0, &tps_v[r]) ||
+              round_trip(ex, o->rounds, 0, &rtt_v[r]) ||
+              batch(ex, o->tasks, 1, &ttps_v[r]) ||
+              round_trip(ex, o->rounds, 1, &trtt_v[r]);
+        uvtps_v[r] = mf_uv_batch(uv, o->tasks);
+        uvrtt_v[r] = mf_uv_rtt(uv, o->rounds);
+        if (uvtps_v[r] < 0 || uvrtt_v[r] < 0) {
+            fprintf(stderr, "mpifutures bench threads: libuv failed\n");
+            bad = 1;
+        }
     }
     size_t workers = mf_executor_max_workers(ex);
     mf_executor_free(ex);
-    if (pending_bytes(&bytes))
-        return 1;
-    if (mf_bench_uv(o->tasks, o->rounds, &uv) != 0) {
-        fprintf(stderr, "mpifutures bench threads: libuv baseline failed\n");
+    mf_uv_free(uv);
+    double bytes;
+    if (bad || pending_bytes(&bytes)) {
+        free(v);
         return 1;
     }
+    double tps = mf_bench_median(tps_v, reps);
+    double rtt = mf_bench_median(rtt_v, reps);
+    double task_tps = mf_bench_median(ttps_v, reps);
+    double task_rtt = mf_bench_median(trtt_v, reps);
+    struct {
+        double tasks_per_s, rtt_us;
+        int threads;
+    } uvr = {mf_bench_median(uvtps_v, reps), mf_bench_median(uvrtt_v, reps),
+             mf_uv_threads()};
+    free(v);
 
     if (o->json) {
-        printf("{\"workers\": %zu, \"tasks\": %zu, \"rounds\": %zu, "
+        printf("{\"workers\": %zu, \"tasks\": %zu, \"rounds\": %zu, \"reps\": %zu, "
                "\"tasks_per_s\": %.0f, \"rtt_us\": %.2f, "
                "\"msgpack_tasks_per_s\": %.0f, \"msgpack_rtt_us\": %.2f, "
                "\"libuv_threads\": %d, \"libuv_tasks_per_s\": %.0f, "
                "\"libuv_rtt_us\": %.2f, \"throughput_ratio\": %.2f, "
                "\"rtt_ratio\": %.3f, \"bytes_per_pending_future\": %.1f}\n",
-               workers, o->tasks, o->rounds, tps, rtt, task_tps, task_rtt,
-               uv.threads, uv.tasks_per_s, uv.rtt_us, tps / uv.tasks_per_s,
-               rtt / uv.rtt_us, bytes);
+               workers, o->tasks, o->rounds, reps, tps, rtt, task_tps, task_rtt,
+               uvr.threads, uvr.tasks_per_s, uvr.rtt_us, tps / uvr.tasks_per_s,
+               rtt / uvr.rtt_us, bytes);
     } else {
         printf("thread pool (%zu workers) vs libuv uv_queue_work (%d "
-               "threads), %zu tasks, %zu round trips\n\n",
-               workers, uv.threads, o->tasks, o->rounds);
+               "threads), %zu tasks, %zu round trips, medians of %zu interleaved "
+               "repetitions\n\n",
+               workers, uvr.threads, o->tasks, o->rounds, reps);
         printf("%-34s %14s %14s\n", "", "tasks/s", "round trip");
         printf("%-34s %14.0f %11.2f us\n", "mpifutures, plain calls", tps,
                rtt);
         printf("%-34s %14.0f %11.2f us\n", "mpifutures, msgpack tasks",
                task_tps, task_rtt);
         printf("%-34s %14.0f %11.2f us\n", "libuv uv_queue_work",
-               uv.tasks_per_s, uv.rtt_us);
+               uvr.tasks_per_s, uvr.rtt_us);
         printf("\nthroughput %.2fx libuv, round trip %.2fx libuv; "
                "%.0f heap bytes per pending future\n",
-               tps / uv.tasks_per_s, rtt / uv.rtt_us, bytes);
+               tps / uvr.tasks_per_s, rtt / uvr.rtt_us, bytes);
     }
     return 0;
 }

@@ -9,7 +9,12 @@
 
 #include "bench/bench.h"
 
-static size_t done_count;
+struct mf_uv {
+    uv_loop_t loop;
+    uv_work_t *reqs;
+    size_t cap;
+    size_t done;
+};
 
 static void work_cb(uv_work_t *req)
 {
@@ -18,49 +23,73 @@ static void work_cb(uv_work_t *req)
 
 static void after_cb(uv_work_t *req, int status)
 {
-    (void)req;
+    struct mf_uv *u = req->data;
     (void)status;
-    done_count++;
+    u->done++;
 }
 
-int mf_bench_uv(size_t tasks, size_t rounds, struct mf_uv_result *out)
+struct mf_uv *mf_uv_new(size_t max_tasks)
 {
-    uv_loop_t loop;
-    if (uv_loop_init(&loop) != 0)
-        return -1;
-    uv_work_t *reqs = calloc(tasks > rounds ? tasks : rounds, sizeof *reqs);
-    double *rtt = calloc(rounds, sizeof *rtt);
-    if (reqs == NULL || rtt == NULL) {
-        free(reqs);
-        free(rtt);
-        uv_loop_close(&loop);
-        return -1;
+    struct mf_uv *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return NULL;
+    u->reqs = calloc(max_tasks ? max_tasks : 1, sizeof *u->reqs);
+    if (u->reqs == NULL || uv_loop_init(&u->loop) != 0) {
+        free(u->reqs);
+        free(u);
+        return NULL;
     }
+    u->cap = max_tasks ? max_tasks : 1;
+    for (size_t i = 0; i < u->cap; i++)
+        u->reqs[i].data = u;
+    /* Warm up: libuv starts its threads on first use. */
+    uv_queue_work(&u->loop, &u->reqs[0], work_cb, after_cb);
+    uv_run(&u->loop, UV_RUN_DEFAULT);
+    return u;
+}
 
-    /* Warm the pool up (libuv starts its threads on first use). */
-    done_count = 0;
-    uv_queue_work(&loop, &reqs[0], work_cb, after_cb);
-    uv_run(&loop, UV_RUN_DEFAULT);
-
-    done_count = 0;
+double mf_uv_batch(struct mf_uv *u, size_t tasks)
+{
+    if (tasks > u->cap)
+        tasks = u->cap;
+    u->done = 0;
     uint64_t t0 = uv_hrtime();
     for (size_t i = 0; i < tasks; i++)
-        uv_queue_work(&loop, &reqs[i], work_cb, after_cb);
-    uv_run(&loop, UV_RUN_DEFAULT);
+        uv_queue_work(&u->loop, &u->reqs[i], work_cb, after_cb);
+    uv_run(&u->loop, UV_RUN_DEFAULT);
     uint64_t t1 = uv_hrtime();
-    out->tasks_per_s = (double)done_count / ((double)(t1 - t0) * 1e-9);
+    if (u->done != tasks)
+        return -1;
+    return (double)tasks / ((double)(t1 - t0) * 1e-9);
+}
 
+double mf_uv_rtt(struct mf_uv *u, size_t rounds)
+{
+    double *rtt = calloc(rounds ? rounds : 1, sizeof *rtt);
+    if (rtt == NULL)
+        return -1;
     for (size_t i = 0; i < rounds; i++) {
         uint64_t a = uv_hrtime();
-        uv_queue_work(&loop, &reqs[i], work_cb, after_cb);
-        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_queue_work(&u->loop, &u->reqs[0], work_cb, after_cb);
+        uv_run(&u->loop, UV_RUN_DEFAULT);
         rtt[i] = (double)(uv_hrtime() - a) * 1e-3;
     }
-    out->rtt_us = mf_bench_median(rtt, rounds);
-    const char *env = getenv("UV_THREADPOOL_SIZE");
-    out->threads = env ? atoi(env) : 4;
-    free(reqs);
+    double m = mf_bench_median(rtt, rounds);
     free(rtt);
-    uv_loop_close(&loop);
-    return 0;
+    return m;
+}
+
+int mf_uv_threads(void)
+{
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    return env ? atoi(env) : 4;
+}
+
+void mf_uv_free(struct mf_uv *u)
+{
+    if (u == NULL)
+        return;
+    uv_loop_close(&u->loop);
+    free(u->reqs);
+    free(u);
 }

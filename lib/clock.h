@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 /* Seconds on CLOCK_MONOTONIC. */
@@ -62,6 +63,20 @@ static inline void mf__cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/*
+ * One step of a bounded spin-wait. The first steps only pause; later ones
+ * yield the CPU, so that when the thread we wait for shares our core (an
+ * oversubscribed or busy machine) it runs at once instead of after our
+ * time slice.
+ */
+static inline void mf__spin_step(unsigned i)
+{
+    if (i < 128)
+        mf__cpu_relax();
+    else
+        sched_yield();
 }
 
 #endif

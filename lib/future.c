@@ -498,10 +498,10 @@ int mf_future_wait(mf_future *f, double timeout)
         if (spin_end > deadline)
             spin_end = deadline;
         for (unsigned i = 1;; i++) {
-            mf__cpu_relax();
+            mf__spin_step(i);
             if (is_done(load_state(f)))
                 return MF_OK;
-            if ((i & 63) == 0 && mf__now() >= spin_end)
+            if ((i & 15) == 0 && mf__now() >= spin_end)
                 break;
         }
     }

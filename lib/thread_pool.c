@@ -254,12 +254,12 @@ static void *worker_main(void *arg)
         if (mf__spin_ns > 0) {
             double end = mf__now() + (double)mf__spin_ns * 1e-9;
             for (unsigned i = 1;; i++) {
-                mf__cpu_relax();
+                mf__spin_step(i);
                 /* relaxed: a hint only; refill() acquires. */
                 if (atomic_load_explicit(&p->inbox, memory_order_relaxed) ||
                     atomic_load_explicit(&p->closed, memory_order_relaxed))
                     break;
-                if ((i & 63) == 0 && mf__now() >= end)
+                if ((i & 15) == 0 && mf__now() >= end)
                     break;
             }
         }

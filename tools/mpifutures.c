@@ -25,6 +25,7 @@ static void usage(FILE *out)
             "      --tasks N             batch size (default 1000000)\n"
             "      --rounds N            round trips (default 20000)\n"
             "      --workers N           pool threads (default: cores)\n"
+            "      --reps N              repetitions, medians (default 5)\n"
             "  help                      this text\n");
 }
 
@@ -62,7 +63,8 @@ static int cmd_bench(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    struct mf_bench_threads_opts o = {1000000, 20000, 0, 0};
+    struct mf_bench_threads_opts o = {
+        .tasks = 1000000, .rounds = 20000, .workers = 0, .reps = 5, .json = 0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
@@ -70,6 +72,8 @@ static int cmd_bench(int argc, char **argv)
             o.tasks = parse_count("--tasks", i + 1 < argc ? argv[++i] : NULL);
         else if (strcmp(argv[i], "--rounds") == 0)
             o.rounds = parse_count("--rounds", i + 1 < argc ? argv[++i] : NULL);
+        else if (strcmp(argv[i], "--reps") == 0)
+            o.reps = parse_count("--reps", i + 1 < argc ? argv[++i] : NULL);
         else if (strcmp(argv[i], "--workers") == 0)
             o.workers =
                 parse_count("--workers", i + 1 < argc ? argv[++i] : NULL);

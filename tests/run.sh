@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# tests/run.sh -- every test: install what is missing, build, then
+#   1. the cmocka suite under ctest (plain build),
+#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#   3. the same suite built with ThreadSanitizer,
+#   4. the lecture's examples, checked for their promised output,
+#   5. `cmake --install` and a downstream project built against the install
+#      through find_package(mpifutures) and through pkg-config.
+# Ends with one line "N passed, N failed"; exits non-zero if anything failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+passed=0
+failed=0
+failures=()
+
+step() { # step NAME COMMAND... -- run, record, never abort the whole run
+  local name=$1
+  shift
+  echo
+  echo "==== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "---- $name: passed"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "---- $name: FAILED"
+  fi
+}
+
+# Set-up must work before anything else can mean anything.
+if ! "$here/cluster/setup.sh" "$here/build"; then
+  echo "tests/run.sh: set-up or build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+ctest_in() { ctest --test-dir "$1" --output-on-failure -j "$jobs" --timeout 300; }
+
+# ThreadSanitizer cannot map its shadow memory under the high mmap
+# randomisation of recent kernels; run its tests without ASLR if so.
+tsan_prefix=()
+if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
+  tsan_prefix=(setarch "$(uname -m)" -R)
+fi
+
+sanitized() { # sanitized KIND DIR
+  cmake -S "$here" -B "$2" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMF_SANITIZE="$1" -DMF_BUILD_BENCH=OFF >/dev/null &&
+    cmake --build "$2" -j "$jobs" >/dev/null &&
+    if [ "$1" = thread ]; then
+      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+        "${tsan_prefix[@]}" ctest --test-dir "$2" --output-on-failure \
+        -j "$jobs" --timeout 600
+    else
+      ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+        ctest --test-dir "$2" --output-on-failure -j "$jobs" --timeout 600
+    fi
+}
+
+risky_example() {
+  local out
+  out=$("$here/build/examples/risky_tasks" --seed 7) || return 1
+  echo "$out"
+  # Example 23.2: 8 outcomes reported by callbacks, the totals adding up.
+  local ok ko cb
+  read -r ok ko < <(sed -n 's/^Done: \([0-9]*\) succeeded, \([0-9]*\) failed$/\1 \2/p' <<<"$out")
+  cb=$(grep -c '^CALLBACK: ' <<<"$out")
+  [ -n "${ok:-}" ] && [ $((ok + ko)) -eq 8 ] && [ "$cb" -eq 8 ] &&
+    [ "$(grep -c '^Handled error: Task [0-9] failed randomly$' <<<"$out")" -eq "$ko" ] &&
+    # --seed makes the run reproducible
+    [ "$("$here/build/examples/risky_tasks" --seed 7 | grep '^Done:')" = "Done: $ok succeeded, $ko failed" ]
+}
+
+downstream() {
+  local prefix="$here/build/_install" dir="$here/build/_downstream"
+  rm -rf "$prefix" "$dir"
+  cmake --install "$here/build" --prefix "$prefix" >/dev/null || return 1
+  echo "-- find_package(mpifutures)"
+  cmake -S "$here/tests/downstream" -B "$dir" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+    cmake --build "$dir" >/dev/null && "$dir/downstream" || return 1
+  echo "-- pkg-config mpifutures"
+  local pcdir
+  pcdir=$(dirname "$(find "$prefix" -name mpifutures.pc | head -n 1)")
+  # shellcheck disable=SC2046
+  cc -std=c11 -o "$dir/downstream-pc" "$here/tests/downstream/main.c" \
+    $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs --static mpifutures) &&
+    "$dir/downstream-pc"
+}
+
+step "unit tests (ctest)" ctest_in "$here/build"
+step "unit tests under ASan+UBSan" sanitized address "$here/build-asan"
+step "unit tests under TSan" sanitized thread "$here/build-tsan"
+step "example: risky_tasks (Example 23.2)" risky_example
+step "install + downstream find_package and pkg-config" downstream
+
+echo
+if ((failed)); then
+  printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
