@@ -297,29 +297,56 @@ static void publish(mf_future *f, uint32_t final)
         notify(f, final);
 }
 
-int mf__future_finish_bytes(mf_future *f, const void *data, size_t len)
+/*
+ * The executor that moved f to RUNNING is its only possible completer (cancel
+ * needs PENDING; the public setters refuse executor futures), so RUNNING ->
+ * final is one add: only LISTENED can change meanwhile, and an add keeps it.
+ */
+static void publish_running(mf_future *f, uint32_t final)
 {
-    if (!claim(f))
-        return mf__seterr(MF_ESTATE, "future is already done");
+    /* release: the result written before happens-before any reader that
+     * sees the final state. */
+    uint32_t old = atomic_fetch_add_explicit(&f->state, final - MF_RUNNING,
+                                             memory_order_release);
+    if (old & MF__LISTENED)
+        notify(f, final);
+}
+
+/* Write a MessagePack result into f's slot; the final state to publish. */
+static uint32_t store_bytes(mf_future *f, const void *data, size_t len)
+{
     free_args(f);
     if (len <= MF__INLINE_BYTES) {
         memcpy(f->res.inl, data, len);
         f->res_len = (uint8_t)len;
         f->res_kind = MF__RES_INLINE;
-    } else {
-        char *p = malloc(len);
-        if (p == NULL) {
-            f->res.err = &oom_error;
-            f->res_kind = MF__RES_ERROR;
-            publish(f, MF_FAILED);
-            return MF_OK;
-        }
-        memcpy(p, data, len);
-        f->res.heap.ptr = p;
-        f->res.heap.len = len;
-        f->res_kind = MF__RES_HEAP;
+        return MF_FINISHED;
     }
-    publish(f, MF_FINISHED);
+    char *p = malloc(len);
+    if (p == NULL) {
+        f->res.err = &oom_error;
+        f->res_kind = MF__RES_ERROR;
+        return MF_FAILED;
+    }
+    memcpy(p, data, len);
+    f->res.heap.ptr = p;
+    f->res.heap.len = len;
+    f->res_kind = MF__RES_HEAP;
+    return MF_FINISHED;
+}
+
+static void store_ptr(mf_future *f, void *ptr)
+{
+    free_args(f);
+    f->res.ptr = ptr;
+    f->res_kind = MF__RES_PTR;
+}
+
+int mf__future_finish_bytes(mf_future *f, const void *data, size_t len)
+{
+    if (!claim(f))
+        return mf__seterr(MF_ESTATE, "future is already done");
+    publish(f, store_bytes(f, data, len));
     return MF_OK;
 }
 
@@ -327,11 +354,20 @@ int mf__future_finish_ptr(mf_future *f, void *ptr)
 {
     if (!claim(f))
         return mf__seterr(MF_ESTATE, "future is already done");
-    free_args(f);
-    f->res.ptr = ptr;
-    f->res_kind = MF__RES_PTR;
+    store_ptr(f, ptr);
     publish(f, MF_FINISHED);
     return MF_OK;
+}
+
+void mf__future_complete_bytes(mf_future *f, const void *data, size_t len)
+{
+    publish_running(f, store_bytes(f, data, len));
+}
+
+void mf__future_complete_ptr(mf_future *f, void *ptr)
+{
+    store_ptr(f, ptr);
+    publish_running(f, MF_FINISHED);
 }
 
 /* One allocation holding the error and its four strings. */
@@ -371,6 +407,19 @@ int mf__future_vfail(mf_future *f, int code, const char *kind,
     return MF_OK;
 }
 
+void mf__future_complete_error(mf_future *f, int code, const char *kind,
+                               const char *task, const char *origin,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free_args(f);
+    f->res.err = error_new(code, kind, task, origin, fmt, ap);
+    f->res_kind = MF__RES_ERROR;
+    va_end(ap);
+    publish_running(f, MF_FAILED);
+}
+
 int mf__future_fail(mf_future *f, int code, const char *kind,
                     const char *task, const char *origin, const char *fmt, ...)
 {
@@ -381,10 +430,24 @@ int mf__future_fail(mf_future *f, int code, const char *kind,
     return rc;
 }
 
+/* The public setters only complete futures made by mf_future_new: an
+ * executor's futures are completed by that executor alone. */
+static int refuse_owned(const mf_future *f, const char *who)
+{
+    if (f->work_kind == MF__WORK_NONE)
+        return MF_OK;
+    return mf__seterr(MF_ESTATE,
+                      "%s: this future belongs to an executor, which alone "
+                      "completes it (use mf_future_new for your own)",
+                      who);
+}
+
 int mf_future_set_value(mf_future *f, const void *msgpack, size_t len)
 {
     if (f == NULL || (msgpack == NULL && len > 0))
         return mf__seterr(MF_EINVAL, "mf_future_set_value: NULL argument");
+    if (refuse_owned(f, "mf_future_set_value") != MF_OK)
+        return MF_ESTATE;
     int rc = mf__mp_validate(msgpack, len);
     if (rc != MF_OK)
         return rc;
@@ -395,6 +458,8 @@ int mf_future_set_pointer(mf_future *f, void *ptr)
 {
     if (f == NULL)
         return mf__seterr(MF_EINVAL, "mf_future_set_pointer: NULL future");
+    if (refuse_owned(f, "mf_future_set_pointer") != MF_OK)
+        return MF_ESTATE;
     return mf__future_finish_ptr(f, ptr);
 }
 
@@ -406,6 +471,8 @@ int mf_future_set_error(mf_future *f, int code, const char *kind,
         return mf__seterr(MF_EINVAL, "mf_future_set_error: NULL argument");
     if (code == MF_OK)
         return mf__seterr(MF_EINVAL, "mf_future_set_error: code is MF_OK");
+    if (refuse_owned(f, "mf_future_set_error") != MF_OK)
+        return MF_ESTATE;
     va_list ap;
     va_start(ap, fmt);
     int rc = mf__future_vfail(f, code, kind, task, origin, fmt, ap);
@@ -414,6 +481,13 @@ int mf_future_set_error(mf_future *f, int code, const char *kind,
 }
 
 bool mf_future_set_running(mf_future *f)
+{
+    if (refuse_owned(f, "mf_future_set_running") != MF_OK)
+        return false;
+    return mf__future_set_running(f);
+}
+
+bool mf__future_set_running(mf_future *f)
 {
     uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
     for (;;) {

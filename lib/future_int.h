@@ -131,6 +131,16 @@ int mf__future_vfail(mf_future *f, int code, const char *kind,
                      const char *task, const char *origin, const char *fmt,
                      va_list ap);
 
+/* Completion by the executor that moved f to RUNNING with
+ * mf__future_set_running (its only possible completer): one atomic add. */
+bool mf__future_set_running(mf_future *f);
+void mf__future_complete_bytes(mf_future *f, const void *data, size_t len);
+void mf__future_complete_ptr(mf_future *f, void *ptr);
+void mf__future_complete_error(mf_future *f, int code, const char *kind,
+                               const char *task, const char *origin,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 /* Allocate a future with `refs` references, PENDING. */
 mf_future *mf__future_alloc(uint32_t refs);
 

@@ -164,17 +164,19 @@ static void break_pool(struct tpool *p, const char *fmt, ...)
 
 static void run_one(mf_future *f, mf_reply *reply)
 {
-    if (mf_future_set_running(f)) {
+    if (mf__future_set_running(f)) {
         if (f->work_kind == MF__WORK_CALL) {
-            mf__future_finish_ptr(f, f->work.fn(f->work_arg));
+            mf__future_complete_ptr(f, f->work.fn(f->work_arg));
         } else {
             const struct mf__task *t = f->work.task;
             mf__task_run(t, mf__future_args(f), f->args_len, reply);
             if (reply->failed)
-                mf__future_fail(f, reply->code, reply->kind, t->name,
-                                current_origin, "%s", reply->message);
+                mf__future_complete_error(f, reply->code, reply->kind,
+                                          t->name, current_origin, "%s",
+                                          reply->message);
             else
-                mf__future_finish_bytes(f, reply->pack.data, reply->pack.len);
+                mf__future_complete_bytes(f, reply->pack.data,
+                                          reply->pack.len);
         }
     }
     mf_future_release(f);

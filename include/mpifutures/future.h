@@ -115,7 +115,10 @@ bool mf_future_cancel(mf_future *f);
  */
 int mf_future_add_done_callback(mf_future *f, mf_done_fn fn, void *arg);
 
-/* --- completing (for executors, bridges and tests) --------------------- */
+/* --- completing your own futures --------------------------------------
+ * These complete futures made by mf_future_new (bridges, tests, your own
+ * producers). An executor's futures are completed by that executor alone:
+ * on them these calls return MF_ESTATE (set_running returns false). */
 
 /*
  * Move PENDING to RUNNING and return true; return false if the future was
