@@ -23,10 +23,11 @@
  *   wakes the next sleeper itself (wake chaining).
  * - Threads start lazily: a submit that finds no idle worker (sleeping or
  *   spinning) starts one, under `mu`, up to max_workers, as CPython does.
- * - Shutdown and breakage never strand an accepted task: a submit holds
- *   `submitting` across its check of the flags and its push; shutdown sets
- *   its flag, waits for `submitting` to drain, and only then sets `closed`,
- *   the flag on which workers exit once the queue is empty.
+ * - Shutdown and breakage never strand an accepted task: they swap a marker
+ *   (CLOSED or BROKEN) into `inbox` with the list it held, and a submit's
+ *   one CAS both checks that the inbox is open and pushes, so no push can
+ *   land after the swap. Workers exit once `closed` is set and the FIFO is
+ *   empty.
  * - Lock order: join_mu -> mu. No lock is held while a task or a done
  *   callback runs.
  * - The pool holds one reference to each queued future and drops it after
@@ -36,6 +37,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,18 +50,21 @@
 #include "lib/task_int.h"
 #include "mpifutures/thread_pool.h"
 
+/* Fields are grouped by who writes them, one cache line per group, so that
+ * submitters and workers do not invalidate each other's lines needlessly. */
 struct tpool {
     mf_executor base;
-    _Atomic(mf_future *) inbox; /* lock-free LIFO of submitted futures */
-    _Atomic size_t submitting;  /* submits between flag check and push */
-    _Atomic size_t spinning;    /* workers watching inbox unlocked */
-    _Atomic size_t sleeping;    /* workers blocked on cv (or about to) */
-    _Atomic int wake_pending;   /* a signal was sent, not yet consumed */
-    _Atomic int shutdown;       /* no new submits */
-    _Atomic int broken;         /* no new submits; see broken_msg */
-    _Atomic int closed;         /* shutdown and no submit in flight */
-    _Atomic size_t nthreads;    /* started (written under mu) */
-    pthread_mutex_t mu;
+    /* The hand-off point, written by both sides: a lock-free LIFO, or one
+     * of the markers CLOSED / BROKEN once no submit may push. */
+    alignas(64) _Atomic(mf_future *) inbox;
+    _Atomic int broken; /* set (under mu) before BROKEN goes in */
+    /* Written by workers, read by submitters. */
+    alignas(64) _Atomic size_t spinning; /* watching inbox unlocked */
+    _Atomic size_t sleeping;             /* blocked on cv (or about to) */
+    _Atomic int wake_pending;            /* a signal not yet consumed */
+    _Atomic int closed;                  /* shut down, no submit in flight */
+    _Atomic size_t nthreads;             /* started (written under mu) */
+    alignas(64) pthread_mutex_t mu;
     pthread_cond_t cv;
     mf_future *head, *tail; /* FIFO, guarded by mu */
     char broken_msg[384];   /* written once, before broken is set */
@@ -84,12 +89,25 @@ struct worker_arg {
 static _Thread_local struct tpool *current_pool;
 static _Thread_local char current_origin[128];
 
-/* Move the inbox, oldest first, onto the FIFO's tail (caller holds mu). */
-static void refill(struct tpool *p)
+static char closed_marker, broken_marker;
+#define INBOX_CLOSED ((mf_future *)(void *)&closed_marker)
+#define INBOX_BROKEN ((mf_future *)(void *)&broken_marker)
+
+static inline bool is_marker(const mf_future *top)
 {
-    /* acquire: the pushed futures' contents are visible to us. */
-    mf_future *lifo =
-        atomic_exchange_explicit(&p->inbox, NULL, memory_order_acquire);
+    return top == INBOX_CLOSED || top == INBOX_BROKEN;
+}
+
+/* Is there submitted work in the inbox? (a hint unless seq_cst) */
+static inline bool inbox_has_work(struct tpool *p, memory_order mo)
+{
+    mf_future *top = atomic_load_explicit(&p->inbox, mo);
+    return top != NULL && !is_marker(top);
+}
+
+/* Append a LIFO list, reversed to oldest first, to the FIFO (holds mu). */
+static void append_lifo(struct tpool *p, mf_future *lifo)
+{
     if (lifo == NULL)
         return;
     mf_future *fifo = NULL, *last = lifo;
@@ -106,6 +124,34 @@ static void refill(struct tpool *p)
     p->tail = last;
 }
 
+/* Move the inbox onto the FIFO (caller holds mu). */
+static void refill(struct tpool *p)
+{
+    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
+    /* acquire: the pushed futures' contents are visible to us. */
+    while (top != NULL && !is_marker(top) &&
+           !atomic_compare_exchange_weak_explicit(
+               &p->inbox, &top, NULL, memory_order_acquire,
+               memory_order_relaxed))
+        ;
+    if (top != NULL && !is_marker(top))
+        append_lifo(p, top);
+}
+
+/* Close the inbox with a marker (the first marker stays) and move what it
+ * held onto the FIFO (caller holds mu). */
+static void close_inbox(struct tpool *p, mf_future *marker)
+{
+    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
+    while (!is_marker(top) &&
+           !atomic_compare_exchange_weak_explicit(
+               &p->inbox, &top, marker, memory_order_acq_rel,
+               memory_order_relaxed))
+        ;
+    if (!is_marker(top))
+        append_lifo(p, top);
+}
+
 /* Detach everything queued (caller holds mu). */
 static mf_future *take_all(struct tpool *p)
 {
@@ -113,13 +159,6 @@ static mf_future *take_all(struct tpool *p)
     mf_future *list = p->head;
     p->head = p->tail = NULL;
     return list;
-}
-
-/* Wait until no submit is between its flag check and its push. */
-static void quiesce_submits(struct tpool *p)
-{
-    while (atomic_load_explicit(&p->submitting, memory_order_seq_cst) != 0)
-        sched_yield();
 }
 
 static void fail_list(mf_future *list, const char *msg)
@@ -147,12 +186,9 @@ static void break_pool(struct tpool *p, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(p->broken_msg, sizeof p->broken_msg, fmt, ap);
         va_end(ap);
-        /* seq_cst: ordered against submitters' `submitting` increment. */
-        atomic_store_explicit(&p->broken, 1, memory_order_seq_cst);
+        atomic_store_explicit(&p->broken, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&p->mu);
-    quiesce_submits(p);
-    pthread_mutex_lock(&p->mu);
+    close_inbox(p, INBOX_BROKEN);
     mf_future *list = take_all(p);
     char msg[sizeof p->broken_msg];
     memcpy(msg, p->broken_msg, sizeof msg);
@@ -250,15 +286,18 @@ static void *worker_main(void *arg)
         if (atomic_load_explicit(&p->closed, memory_order_acquire))
             break;
 
-        /* Nothing queued: watch the inbox briefly before sleeping. */
-        atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
+        /* Nothing queued: watch the inbox briefly before sleeping -- but
+         * only one worker at a time (as Go's scheduler does): more spinners
+         * would only take CPU from the threads doing work. */
+        size_t spinners = atomic_fetch_add_explicit(&p->spinning, 1,
+                                                    memory_order_seq_cst);
         pthread_mutex_unlock(&p->mu);
-        if (mf__spin_ns > 0) {
+        if (mf__spin_ns > 0 && spinners == 0) {
             double end = mf__now() + (double)mf__spin_ns * 1e-9;
             for (unsigned i = 1;; i++) {
                 mf__spin_step(i);
                 /* relaxed: a hint only; refill() acquires. */
-                if (atomic_load_explicit(&p->inbox, memory_order_relaxed) ||
+                if (inbox_has_work(p, memory_order_relaxed) ||
                     atomic_load_explicit(&p->closed, memory_order_relaxed))
                     break;
                 if ((i & 15) == 0 && mf__now() >= end)
@@ -269,8 +308,7 @@ static void *worker_main(void *arg)
         atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
         /* seq_cst pair with the submitter: announce, then re-check. */
         atomic_fetch_add_explicit(&p->sleeping, 1, memory_order_seq_cst);
-        if (p->head == NULL &&
-            atomic_load_explicit(&p->inbox, memory_order_seq_cst) == NULL &&
+        if (p->head == NULL && !inbox_has_work(p, memory_order_seq_cst) &&
             !atomic_load_explicit(&p->closed, memory_order_seq_cst)) {
             /* A pending flag must mean "a signal will reach a waiter": a
              * submitter that set it signals under mu, i.e. after we wait. */
@@ -323,32 +361,28 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
         }
     }
 
-    /* seq_cst: shutdown's flag store and its wait on `submitting` must see
-     * this increment, or we must see the flag. */
-    atomic_fetch_add_explicit(&p->submitting, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&p->shutdown, memory_order_seq_cst) ||
-        atomic_load_explicit(&p->broken, memory_order_seq_cst)) {
-        atomic_fetch_sub_explicit(&p->submitting, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&p->broken, memory_order_seq_cst)) {
-            pthread_mutex_lock(&p->mu);
-            int rc = mf__seterr(MF_EBROKEN, "%s", p->broken_msg);
-            pthread_mutex_unlock(&p->mu);
-            return rc;
-        }
-        return mf__seterr(MF_ESHUTDOWN, "submit after shutdown: this thread "
-                                        "pool no longer accepts work");
-    }
+    /* One CAS checks that the inbox is open and pushes. seq_cst: the push
+     * must precede our read of `sleeping` (see the design notes). */
     mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
     do {
+        if (is_marker(top)) {
+            if (top == INBOX_BROKEN) {
+                pthread_mutex_lock(&p->mu);
+                int rc = mf__seterr(MF_EBROKEN, "%s", p->broken_msg);
+                pthread_mutex_unlock(&p->mu);
+                return rc;
+            }
+            return mf__seterr(MF_ESHUTDOWN,
+                              "submit after shutdown: this thread pool no "
+                              "longer accepts work");
+        }
         fs[0]->qnext = top;
-        /* seq_cst: the push must precede our read of `sleeping`. */
     } while (!atomic_compare_exchange_weak_explicit(
         &p->inbox, &top, fs[n - 1], memory_order_seq_cst,
         memory_order_relaxed));
     size_t sleeping = atomic_load_explicit(&p->sleeping, memory_order_seq_cst);
     size_t spinning = atomic_load_explicit(&p->spinning, memory_order_seq_cst);
     size_t nthreads = atomic_load_explicit(&p->nthreads, memory_order_acquire);
-    atomic_fetch_sub_explicit(&p->submitting, 1, memory_order_seq_cst);
 
     if (sleeping + spinning >= nchunks || nthreads >= p->base.max_workers) {
         if (sleeping > 0 && spinning == 0 &&
@@ -385,9 +419,8 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
 static int tp_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
 {
     struct tpool *p = (struct tpool *)ex;
-    atomic_store_explicit(&p->shutdown, 1, memory_order_seq_cst);
-    quiesce_submits(p);
     pthread_mutex_lock(&p->mu);
+    close_inbox(p, INBOX_CLOSED);
     mf_future *list = cancel_futures ? take_all(p) : NULL;
     atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
     pthread_cond_broadcast(&p->cv);
@@ -459,7 +492,11 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
         return mf__seterr(MF_EINVAL,
                           "name_prefix \"%s\" is longer than 10 characters",
                           o.name_prefix);
-    struct tpool *p = calloc(1, sizeof *p);
+    /* aligned_alloc: the struct's cache-line groups need 64-byte alignment
+     * (its size is a multiple of 64, as aligned_alloc requires). */
+    struct tpool *p = aligned_alloc(alignof(struct tpool), sizeof *p);
+    if (p != NULL)
+        memset(p, 0, sizeof *p);
     if (p == NULL ||
         (p->threads = calloc(o.max_workers, sizeof *p->threads)) == NULL) {
         free(p);
@@ -479,11 +516,9 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
     pthread_mutex_init(&p->join_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->inbox, NULL);
-    atomic_init(&p->submitting, 0);
     atomic_init(&p->spinning, 0);
     atomic_init(&p->sleeping, 0);
     atomic_init(&p->wake_pending, 0);
-    atomic_init(&p->shutdown, 0);
     atomic_init(&p->broken, 0);
     atomic_init(&p->closed, 0);
     atomic_init(&p->nthreads, 0);
