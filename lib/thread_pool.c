@@ -7,10 +7,10 @@
  *   whatever its size). Workers, under `mu`, swap the whole inbox out,
  *   reverse it and append it to the FIFO `head`/`tail`, from which they pop.
  *   A chunk of k items is k consecutive entries whose first has
- *   chunk = k - 1; a worker takes at least a whole chunk per acquisition of
- *   `mu`, and more (up to BATCH_MAX) only while it measures its tasks to
- *   take under BATCH_BELOW_NS, so long tasks are never stranded behind a
- *   busy worker.
+ *   chunk = k - 1; a worker takes exactly one chunk per acquisition of
+ *   `mu`. Never more: items taken together wait for each other, so taking
+ *   more than the submitter asked for would strand work behind a task that
+ *   blocks while other workers sit idle.
  * - Who wakes whom. An idle worker first spins for mf__spin_ns watching
  *   `inbox` without any lock, then sleeps on `cv`: it increments `sleeping`
  *   and re-reads `inbox` (both seq_cst) before waiting under `mu`. A
@@ -21,8 +21,13 @@
  *   (`wake_pending`, cleared by the woken worker), so a burst of submits
  *   costs one futex wake. A worker that leaves work behind in the queue
  *   wakes the next sleeper itself (wake chaining).
- * - Threads start lazily: a submit that finds no idle worker (sleeping or
- *   spinning) starts one, under `mu`, up to max_workers, as CPython does.
+ * - Threads start lazily, as in CPython, whose idle semaphore we mirror with
+ *   `idle_tokens`: a worker that runs out of work adds one token (and takes
+ *   it back if it finds work before anyone claimed it); each submitted
+ *   chunk claims one token, and a chunk that finds none starts a thread,
+ *   under `mu`, up to max_workers. Claims are exclusive, so two submits in
+ *   a row never both count on the same idle worker. Tokens only decide
+ *   spawning; waking is the handshake above, which never depends on them.
  * - Shutdown and breakage never strand an accepted task: they swap a marker
  *   (CLOSED or BROKEN) into `inbox` with the list it held, and a submit's
  *   one CAS both checks that the inbox is open and pushes, so no push can
@@ -62,6 +67,7 @@ struct tpool {
     alignas(64) _Atomic size_t spinning; /* watching inbox unlocked */
     _Atomic size_t sleeping;             /* blocked on cv (or about to) */
     _Atomic int wake_pending;            /* a signal not yet consumed */
+    _Atomic size_t idle_tokens;          /* idle workers nobody claimed */
     _Atomic int closed;                  /* shut down, no submit in flight */
     _Atomic size_t nthreads;             /* started (written under mu) */
     alignas(64) pthread_mutex_t mu;
@@ -75,11 +81,6 @@ struct tpool {
     void *initarg;
     char prefix[11];
 };
-
-/* Workers take several queued items per lock acquisition only while the
- * average task lasts under BATCH_BELOW_NS, and at most BATCH_MAX. */
-#define BATCH_BELOW_NS 5000.0
-#define BATCH_MAX 64
 
 struct worker_arg {
     struct tpool *p;
@@ -245,23 +246,30 @@ static void *worker_main(void *arg)
 
     mf_reply reply;
     mf__reply_init(&reply);
-    double avg_ns = BATCH_BELOW_NS; /* unknown: assume long */
+    bool has_token = false; /* started for a submit: not idle yet */
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->head == NULL)
             refill(p);
         if (p->head != NULL) {
-            size_t limit = avg_ns < BATCH_BELOW_NS ? BATCH_MAX : 0;
+            if (has_token) {
+                /* Busy again: take our token back unless claimed. */
+                size_t t = atomic_load_explicit(&p->idle_tokens,
+                                                memory_order_relaxed);
+                while (t > 0 && !atomic_compare_exchange_weak_explicit(
+                                    &p->idle_tokens, &t, t - 1,
+                                    memory_order_relaxed,
+                                    memory_order_relaxed))
+                    ;
+                has_token = false;
+            }
+            /* One chunk at a time: items taken together wait for each other,
+             * and only the submitter decides that (by chunksize). Taking
+             * more would strand them behind one that blocks. */
             mf_future *first = p->head, *last = first;
             size_t k = (size_t)first->chunk + 1;
             for (size_t i = 1; i < k; i++)
                 last = last->qnext;
-            while (k < limit && last->qnext != NULL) {
-                size_t more = (size_t)last->qnext->chunk + 1;
-                for (size_t i = 0; i < more; i++)
-                    last = last->qnext;
-                k += more;
-            }
             p->head = last->qnext;
             if (p->head == NULL)
                 p->tail = NULL;
@@ -272,20 +280,22 @@ static void *worker_main(void *arg)
                 atomic_load_explicit(&p->sleeping, memory_order_relaxed) > 0)
                 pthread_cond_signal(&p->cv);
             pthread_mutex_unlock(&p->mu);
-            double t0 = mf__now();
             for (size_t i = 0; i < k; i++) {
                 mf_future *next = first->qnext;
                 run_one(first, &reply);
                 first = next;
             }
-            double per = (mf__now() - t0) * 1e9 / (double)k;
-            avg_ns = (avg_ns * 3 + per) / 4;
             pthread_mutex_lock(&p->mu);
             continue;
         }
         if (atomic_load_explicit(&p->closed, memory_order_acquire))
             break;
 
+        if (!has_token) {
+            atomic_fetch_add_explicit(&p->idle_tokens, 1,
+                                      memory_order_relaxed);
+            has_token = true;
+        }
         /* Nothing queued: watch the inbox briefly before sleeping -- but
          * only one worker at a time (as Go's scheduler does): more spinners
          * would only take CPU from the threads doing work. */
@@ -382,37 +392,53 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
         memory_order_relaxed));
     size_t sleeping = atomic_load_explicit(&p->sleeping, memory_order_seq_cst);
     size_t spinning = atomic_load_explicit(&p->spinning, memory_order_seq_cst);
-    size_t nthreads = atomic_load_explicit(&p->nthreads, memory_order_acquire);
 
-    if (sleeping + spinning >= nchunks || nthreads >= p->base.max_workers) {
-        if (sleeping > 0 && spinning == 0 &&
-            !atomic_exchange_explicit(&p->wake_pending, 1,
-                                      memory_order_relaxed)) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->cv);
-            pthread_mutex_unlock(&p->mu);
+    /* Claim one idle worker per chunk; start threads for the rest. */
+    size_t claimed = 0;
+    size_t t = atomic_load_explicit(&p->idle_tokens, memory_order_relaxed);
+    while (t > 0 && claimed < nchunks) {
+        if (atomic_compare_exchange_weak_explicit(&p->idle_tokens, &t, t - 1,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            claimed++;
+            t--;
         }
+    }
+    if (claimed < nchunks &&
+        atomic_load_explicit(&p->nthreads, memory_order_relaxed) <
+            p->base.max_workers) {
+        int err = 0;
+        pthread_mutex_lock(&p->mu);
+        if (sleeping > 0)
+            pthread_cond_broadcast(&p->cv);
+        for (size_t need = nchunks - claimed;
+             need > 0 &&
+             !atomic_load_explicit(&p->closed, memory_order_relaxed) &&
+             atomic_load_explicit(&p->nthreads, memory_order_relaxed) <
+                 p->base.max_workers;
+             need--) {
+            err = spawn(p);
+            if (err != 0)
+                break;
+        }
+        bool none =
+            atomic_load_explicit(&p->nthreads, memory_order_relaxed) == 0;
+        pthread_mutex_unlock(&p->mu);
+        if (none && err != 0)
+            break_pool(p, "cannot start a pool thread: %s", strerror(err));
         return MF_OK;
     }
-    /* Not enough idle workers: wake every sleeper, start more threads. */
-    int err = 0;
-    pthread_mutex_lock(&p->mu);
-    if (sleeping > 0)
-        pthread_cond_broadcast(&p->cv);
-    size_t idle = sleeping + spinning;
-    for (size_t need = nchunks > idle ? nchunks - idle : 0;
-         need > 0 && !atomic_load_explicit(&p->closed, memory_order_relaxed) &&
-         atomic_load_explicit(&p->nthreads, memory_order_relaxed) <
-             p->base.max_workers;
-         need--) {
-        err = spawn(p);
-        if (err != 0)
-            break;
+    /* Make sure someone is awake to take the work: a spinner will; else
+     * wake sleepers (one signal per burst, see wake_pending). */
+    if (sleeping > 0 && spinning == 0 &&
+        !atomic_exchange_explicit(&p->wake_pending, 1, memory_order_relaxed)) {
+        pthread_mutex_lock(&p->mu);
+        if (nchunks > 1)
+            pthread_cond_broadcast(&p->cv);
+        else
+            pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
     }
-    bool none = atomic_load_explicit(&p->nthreads, memory_order_relaxed) == 0;
-    pthread_mutex_unlock(&p->mu);
-    if (none && err != 0)
-        break_pool(p, "cannot start a pool thread: %s", strerror(err));
     return MF_OK;
 }
 
@@ -519,6 +545,7 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
     atomic_init(&p->spinning, 0);
     atomic_init(&p->sleeping, 0);
     atomic_init(&p->wake_pending, 0);
+    atomic_init(&p->idle_tokens, 0);
     atomic_init(&p->broken, 0);
     atomic_init(&p->closed, 0);
     atomic_init(&p->nthreads, 0);
