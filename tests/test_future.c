@@ -85,8 +85,7 @@ static void test_future_set_value_without_running(void **state)
     (void)state;
     /* A user-completed future may go straight from PENDING to done. */
     mf_future *f = mf_future_new();
-    assert_int_equal(mf_future_set_value(f, MP_HELLO, sizeof MP_HELLO),
-                     MF_OK);
+    assert_int_equal(mf_future_set_value(f, MP_HELLO, sizeof MP_HELLO), MF_OK);
     assert_int_equal(mf_future_state_get(f), MF_FINISHED);
     const char *s = NULL;
     size_t len = 0;
@@ -96,7 +95,7 @@ static void test_future_set_value_without_running(void **state)
     mf_future_release(f);
 }
 
-/* --- result and exception -------------------------------------------------- */
+/* --- result and exception ------------------------------------------------- */
 
 static void test_future_result_conversions(void **state)
 {
@@ -209,8 +208,7 @@ static void test_future_failed_result_and_exception(void **state)
     (void)state;
     mf_future *f = mf_future_new();
     assert_int_equal(mf_future_set_error(f, MF_ETASK, "ValueError", "parse",
-                                         "thread t-1 on h", "bad input %d",
-                                         7),
+                                         "thread t-1 on h", "bad input %d", 7),
                      MF_OK);
     assert_int_equal(mf_future_state_get(f), MF_FAILED);
     assert_true(mf_future_done(f));
@@ -240,8 +238,8 @@ static void test_future_error_defaults(void **state)
     (void)state;
     /* No kind: the code's name; no task or origin: empty strings. */
     mf_future *f = mf_future_new();
-    assert_int_equal(mf_future_set_error(f, MF_ENOTASK, NULL, NULL, NULL,
-                                         "%s", "nothing here"),
+    assert_int_equal(mf_future_set_error(f, MF_ENOTASK, NULL, NULL, NULL, "%s",
+                                         "nothing here"),
                      MF_OK);
     const mf_error *e = NULL;
     assert_int_equal(mf_future_exception(f, 0, &e), MF_OK);
@@ -311,7 +309,7 @@ static void test_future_set_twice_is_estate(void **state)
     mf_future_release(f);
 }
 
-/* --- cancel ----------------------------------------------------------------- */
+/* --- cancel --------------------------------------------------------------- */
 
 static void test_future_cancel_pending(void **state)
 {
@@ -385,8 +383,7 @@ static void test_future_cancel_wakes_every_waiter(void **state)
     pthread_t th[N];
     for (int i = 0; i < N; i++) {
         w[i] = (struct waiter_arg){f, &started, -1, -1};
-        assert_int_equal(pthread_create(&th[i], NULL, result_waiter, &w[i]),
-                         0);
+        assert_int_equal(pthread_create(&th[i], NULL, result_waiter, &w[i]), 0);
     }
     while (atomic_load(&started) < N)
         sleep_ms(1);
@@ -436,7 +433,7 @@ static void test_future_completion_wakes_every_waiter(void **state)
     mf_future_release(f);
 }
 
-/* --- done callbacks --------------------------------------------------------- */
+/* --- done callbacks ------------------------------------------------------- */
 
 struct cb_log {
     atomic_int calls;
@@ -590,7 +587,7 @@ static void test_future_add_done_callback_rejects_null(void **state)
     mf_future_release(f);
 }
 
-/* --- references ------------------------------------------------------------- */
+/* --- references ----------------------------------------------------------- */
 
 static void test_future_release_null_is_noop(void **state)
 {
@@ -618,8 +615,7 @@ static void test_future_retain_keeps_future_alive(void **state)
     mf_future_release(f);
     /* One reference left: still a valid, usable future. */
     assert_int_equal(mf_future_state_get(f), MF_PENDING);
-    assert_int_equal(mf_future_set_value(f, MP_HELLO, sizeof MP_HELLO),
-                     MF_OK);
+    assert_int_equal(mf_future_set_value(f, MP_HELLO, sizeof MP_HELLO), MF_OK);
     const char *s;
     size_t len;
     assert_int_equal(mf_future_result_str(f, 0, &s, &len), MF_OK);
@@ -652,8 +648,7 @@ static void test_future_reference_per_thread(void **state)
     pthread_t th[N];
     for (int i = 0; i < N; i++) {
         r[i] = (struct reader_arg){mf_future_retain(f), -1, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, read_then_release,
-                                        &r[i]),
+        assert_int_equal(pthread_create(&th[i], NULL, read_then_release, &r[i]),
                          0);
     }
     assert_int_equal(mf_future_set_value(f, MP_42, sizeof MP_42), MF_OK);

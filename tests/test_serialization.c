@@ -60,7 +60,7 @@ static void decode_pack(const mf_pack *p, mf_value *v)
     assert_int_equal(mf_value_decode(p->data, p->len, v), MF_OK);
 }
 
-/* --- round trips ------------------------------------------------------------ */
+/* --- round trips ---------------------------------------------------------- */
 
 static void test_serialization_nil_and_bool(void **state)
 {
@@ -92,11 +92,12 @@ static void test_serialization_nil_and_bool(void **state)
 static void test_serialization_int64_round_trip(void **state)
 {
     (void)state;
+    /* clang-format off */
     static const int64_t cases[] = {
         0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL,
         INT64_MAX, -1, -31, -32, -33, -127, -128, -129, -32767, -32768,
-        -32769, INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MIN + 1, INT64_MIN,
-    };
+        -32769, INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MIN + 1, INT64_MIN};
+    /* clang-format on */
     mf_pack p;
     mf_pack_init(&p);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -195,8 +196,9 @@ static void test_serialization_non_minimal_ints_accepted(void **state)
 static void test_serialization_float_round_trip(void **state)
 {
     (void)state;
-    static const double cases[] = {0.0, 1.5, -2.25, 1e300, -1e-300,
-                                   3.141592653589793, INFINITY, -INFINITY};
+    static const double cases[] = {0.0,      1.5,      -2.25,
+                                   1e300,    -1e-300,  3.141592653589793,
+                                   INFINITY, -INFINITY};
     mf_pack p;
     mf_pack_init(&p);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -483,7 +485,7 @@ static void test_serialization_type_names(void **state)
     assert_string_equal(mf_value_type_name((mf_value_type)99), "unknown");
 }
 
-/* --- strict rejection ------------------------------------------------------- */
+/* --- strict rejection ----------------------------------------------------- */
 
 /* A value exercising every encoding family. */
 static void pack_everything(mf_pack *p)
@@ -526,8 +528,8 @@ static void test_serialization_rejects_every_truncation(void **state)
     for (size_t k = 0; k < p.len; k++) {
         int rc = decode_exact(p.data, k, NULL);
         if (rc != MF_EDECODE)
-            fail_msg("prefix of %zu (of %zu) bytes: got %d, want MF_EDECODE",
-                     k, p.len, rc);
+            fail_msg("prefix of %zu (of %zu) bytes: got %d, want MF_EDECODE", k,
+                     p.len, rc);
     }
     /* Each scalar alone, cut short. */
     assert_rejected(0xcc);
@@ -592,11 +594,11 @@ static void test_serialization_rejects_ext_types(void **state)
     assert_rejected(0xd6, 0x01, 0, 0, 0, 0);             /* fixext 4 */
     assert_rejected(0xd7, 0x01, 0, 0, 0, 0, 0, 0, 0, 0); /* fixext 8 */
     assert_rejected(0xd8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    0);                                  /* fixext 16 */
-    assert_rejected(0xc7, 0x01, 0x01, 0x00);             /* ext 8 */
-    assert_rejected(0xc8, 0x00, 0x01, 0x01, 0x00);       /* ext 16 */
+                    0);                                        /* fixext 16 */
+    assert_rejected(0xc7, 0x01, 0x01, 0x00);                   /* ext 8 */
+    assert_rejected(0xc8, 0x00, 0x01, 0x01, 0x00);             /* ext 16 */
     assert_rejected(0xc9, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00); /* ext 32 */
-    assert_rejected(0x91, 0xd4, 0x01, 0x00);             /* inside an array */
+    assert_rejected(0x91, 0xd4, 0x01, 0x00); /* inside an array */
     /* Timestamp (ext -1) is an extension too. */
     assert_rejected(0xd6, 0xff, 0x00, 0x00, 0x00, 0x00);
 }
@@ -660,7 +662,7 @@ static void test_serialization_nesting_limit(void **state)
     assert_int_equal(mf_value_decode(b, sizeof b - 1, &v), MF_OK);
 }
 
-/* --- mf_pack_fmt ------------------------------------------------------------ */
+/* --- mf_pack_fmt ---------------------------------------------------------- */
 
 static void test_serialization_pack_fmt_scalars(void **state)
 {
@@ -669,11 +671,11 @@ static void test_serialization_pack_fmt_scalars(void **state)
     mf_pack p;
     mf_pack_init(&p);
     mf_pack_array(&p, 10);
-    assert_int_equal(mf_pack_fmt(&p, "nbbiludssy", 1, 0, -7, (long long)INT64_MIN,
-                                 (unsigned long long)UINT64_MAX, 2.5, "hi",
-                                 (const char *)NULL, (const void *)bin,
-                                 sizeof bin),
-                     MF_OK);
+    assert_int_equal(
+        mf_pack_fmt(&p, "nbbiludssy", 1, 0, -7, (long long)INT64_MIN,
+                    (unsigned long long)UINT64_MAX, 2.5, "hi",
+                    (const char *)NULL, (const void *)bin, sizeof bin),
+        MF_OK);
     mf_value top, e;
     decode_pack(&p, &top);
     assert_int_equal(top.via.seq.count, 10);
@@ -749,8 +751,8 @@ static void test_serialization_pack_fmt_bad_format(void **state)
     assert_int_equal(mf_pack_fmt(&p, "l%", 1LL), MF_EINVAL);
     assert_non_null(strstr(mf_errmsg(), "'%'"));
     /* Unbalanced brackets are refused before anything is packed. */
-    static const char *const unbalanced[] = {"[", "[l", "l]", "][", "[[l]",
-                                             "[l]]"};
+    static const char *const unbalanced[] = {"[",  "[l",   "l]",
+                                             "][", "[[l]", "[l]]"};
     for (size_t i = 0; i < sizeof unbalanced / sizeof unbalanced[0]; i++) {
         mf_pack_reset(&p);
         assert_int_equal(mf_pack_fmt(&p, unbalanced[i], 1LL), MF_EINVAL);

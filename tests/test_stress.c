@@ -39,13 +39,13 @@
 #endif
 
 #define NSUBMITTERS 8
-#define PER_THREAD (20000 / SCALE)
-#define TOTAL (NSUBMITTERS * PER_THREAD)
-#define BATCH 64
-#define NWAITERS 2
-#define HANG_GUARD 60.0
+#define PER_THREAD  (20000 / SCALE)
+#define TOTAL       (NSUBMITTERS * PER_THREAD)
+#define BATCH       64
+#define NWAITERS    2
+#define HANG_GUARD  60.0
 
-/* --- phase 1: a thread pool --------------------------------------------------- */
+/* --- phase 1: a thread pool ----------------------------------------------- */
 
 enum { BAD_NONE, BAD_STATE, BAD_VALUE, BAD_ERROR, BAD_CANCEL, BAD_SUBMIT };
 
@@ -54,9 +54,9 @@ static struct {
     atomic_int cb_calls[TOTAL];
     atomic_int cb_state[TOTAL];
     atomic_int cb_bad[TOTAL]; /* the callback saw a wrong value */
-    int final_state[TOTAL];    /* written by the owning submitter */
-    int cancel_ret[TOTAL];     /* -1: not tried, else mf_future_cancel's */
-    int bad[TOTAL];            /* BAD_* found by the submitter */
+    int final_state[TOTAL];   /* written by the owning submitter */
+    int cancel_ret[TOTAL];    /* -1: not tried, else mf_future_cancel's */
+    int bad[TOTAL];           /* BAD_* found by the submitter */
     atomic_int waiter_bad;
 
     /* Batches for the waiters: retained futures, a NULL-terminated list. */
@@ -67,10 +67,22 @@ static struct {
     bool closed;
 } S;
 
-static bool is_task(int id) { return id % 4 != 3; }
-static bool should_fail(int id) { return is_task(id) && id % 7 == 0; }
-static int64_t task_value(int id) { return (int64_t)id * 3 + 1; }
-static uintptr_t call_value(int id) { return (uintptr_t)id * 2 + 1; }
+static bool is_task(int id)
+{
+    return id % 4 != 3;
+}
+static bool should_fail(int id)
+{
+    return is_task(id) && id % 7 == 0;
+}
+static int64_t task_value(int id)
+{
+    return (int64_t)id * 3 + 1;
+}
+static uintptr_t call_value(int id)
+{
+    return (uintptr_t)id * 2 + 1;
+}
 
 static int task_mul(const mf_args *args, mf_reply *reply, void *udata)
 {
@@ -98,8 +110,7 @@ static int check_outcome(mf_future *f, int id)
             return BAD_STATE;
         if (is_task(id)) {
             int64_t v;
-            if (mf_future_result_i64(f, 0, &v) != MF_OK ||
-                v != task_value(id))
+            if (mf_future_result_i64(f, 0, &v) != MF_OK || v != task_value(id))
                 return BAD_VALUE;
         } else {
             void *p;
@@ -120,8 +131,10 @@ static int check_outcome(mf_future *f, int id)
             return BAD_ERROR;
         return BAD_NONE;
     }
-    case MF_CANCELLED: return BAD_NONE;
-    default: return BAD_STATE; /* not terminal */
+    case MF_CANCELLED:
+        return BAD_NONE;
+    default:
+        return BAD_STATE; /* not terminal */
     }
 }
 
@@ -219,11 +232,10 @@ static void *submitter_main(void *arg)
     for (int j = 0; j < PER_THREAD; j++) {
         int id = t * PER_THREAD + j;
         mf_future *f = NULL;
-        int rc = is_task(id)
-                     ? mf_executor_submitf(S.pool, "s.mul", &f, "l",
-                                           (long long)id)
-                     : mf_executor_call(S.pool, call_fn,
-                                        (void *)(uintptr_t)id, &f);
+        int rc =
+            is_task(id)
+                ? mf_executor_submitf(S.pool, "s.mul", &f, "l", (long long)id)
+                : mf_executor_call(S.pool, call_fn, (void *)(uintptr_t)id, &f);
         if (rc != MF_OK || f == NULL) {
             S.bad[id] = BAD_SUBMIT;
             continue;
@@ -273,9 +285,9 @@ static void test_stress_pool_cancel_callbacks_waiters(void **state)
     for (int i = 0; i < NWAITERS; i++)
         assert_int_equal(pthread_create(&wt[i], NULL, waiter_main, NULL), 0);
     for (int i = 0; i < NSUBMITTERS; i++)
-        assert_int_equal(pthread_create(&sub[i], NULL, submitter_main,
-                                        (void *)(intptr_t)i),
-                         0);
+        assert_int_equal(
+            pthread_create(&sub[i], NULL, submitter_main, (void *)(intptr_t)i),
+            0);
     for (int i = 0; i < NSUBMITTERS; i++)
         pthread_join(sub[i], NULL);
     pthread_mutex_lock(&S.qmu);
@@ -291,9 +303,8 @@ static void test_stress_pool_cancel_callbacks_waiters(void **state)
     long ok = 0, failed = 0, cancelled = 0, tried = 0;
     for (int id = 0; id < TOTAL; id++) {
         if (S.bad[id] != BAD_NONE)
-            fail_msg("future %d: problem %d (state %s, cancel returned %d)",
-                     id, S.bad[id],
-                     mf_future_state_name(S.final_state[id]),
+            fail_msg("future %d: problem %d (state %s, cancel returned %d)", id,
+                     S.bad[id], mf_future_state_name(S.final_state[id]),
                      S.cancel_ret[id]);
         if (atomic_load(&S.cb_calls[id]) != 1)
             fail_msg("future %d: %d callback calls", id,
@@ -318,7 +329,7 @@ static void test_stress_pool_cancel_callbacks_waiters(void **state)
     pthread_mutex_destroy(&S.qmu);
 }
 
-/* --- phase 2: user futures, four racing roles ------------------------------ */
+/* --- phase 2: user futures, four racing roles ----------------------------- */
 
 #define NUSER (40000 / SCALE)
 
@@ -326,8 +337,8 @@ static const unsigned char MP_7[] = {0x07};
 
 static struct {
     mf_future *fs[NUSER];
-    int ran[NUSER];       /* worker: set_running returned true */
-    int set_rc[NUSER];    /* worker: set_value's return, if it ran */
+    int ran[NUSER];    /* worker: set_running returned true */
+    int set_rc[NUSER]; /* worker: set_value's return, if it ran */
     int cancel_ret[NUSER];
     int add_rc[NUSER];
     int wait_rc[NUSER];
@@ -398,15 +409,13 @@ static void test_stress_user_futures_racing_roles(void **state)
         U.fs[i] = mf_future_new();
         assert_non_null(U.fs[i]);
     }
-    static const role_fn roles[] = {worker_one, cancel_one, add_one,
-                                    wait_one};
+    static const role_fn roles[] = {worker_one, cancel_one, add_one, wait_one};
     enum { NROLES = sizeof roles / sizeof roles[0] };
     pthread_t th[NROLES];
     assert_int_equal(pthread_barrier_init(&round_barrier, NULL, NROLES), 0);
     for (int r = 0; r < NROLES; r++)
-        assert_int_equal(pthread_create(&th[r], NULL, role_main,
-                                        (void *)roles[r]),
-                         0);
+        assert_int_equal(
+            pthread_create(&th[r], NULL, role_main, (void *)roles[r]), 0);
     for (int r = 0; r < NROLES; r++)
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&round_barrier);

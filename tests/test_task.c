@@ -20,7 +20,7 @@
 
 static mf_executor *pool; /* two workers named "tt-N", for every test */
 
-/* --- tasks ------------------------------------------------------------------ */
+/* --- tasks ---------------------------------------------------------------- */
 
 static int task_add(const mf_args *args, mf_reply *reply, void *udata)
 {
@@ -45,12 +45,18 @@ static int task_types(const mf_args *args, mf_reply *reply, void *udata)
     if (rc != MF_OK)
         return rc;
     switch (which) {
-    case 0: return MF_OK; /* writes nothing: nil */
-    case 1: return mf_reply_bool(reply, 1);
-    case 2: return mf_reply_i64(reply, INT64_MIN);
-    case 3: return mf_reply_f64(reply, -2.5);
-    case 4: return mf_reply_str(reply, "text", 4);
-    case 5: return mf_reply_bin(reply, BIN, sizeof BIN);
+    case 0:
+        return MF_OK; /* writes nothing: nil */
+    case 1:
+        return mf_reply_bool(reply, 1);
+    case 2:
+        return mf_reply_i64(reply, INT64_MIN);
+    case 3:
+        return mf_reply_f64(reply, -2.5);
+    case 4:
+        return mf_reply_str(reply, "text", 4);
+    case 5:
+        return mf_reply_bin(reply, BIN, sizeof BIN);
     case 6: {
         mf_pack *p = mf_reply_pack(reply);
         mf_pack_array(p, 2);
@@ -64,15 +70,17 @@ static int task_types(const mf_args *args, mf_reply *reply, void *udata)
         pad[sizeof pad - 1] = '\0';
         return mf_reply_strf(reply, "<%s|%d>", pad, 42);
     }
-    case 8: return mf_reply_nil(reply);
+    case 8:
+        return mf_reply_nil(reply);
     case 9: /* the last writer wins */
         mf_reply_i64(reply, 1);
         mf_reply_pack(reply);
         return mf_reply_strf(reply, "last %d", 9);
     case 10: /* a result larger than the future's inline slot */
         return mf_reply_strf(reply, "%0100d", 7);
-    default: return mf_reply_error(reply, "ValueError", "no type %lld",
-                                   (long long)which);
+    default:
+        return mf_reply_error(reply, "ValueError", "no type %lld",
+                              (long long)which);
     }
 }
 
@@ -184,14 +192,10 @@ static int register_tasks(void **state)
         const char *name;
         mf_task_fn fn;
     } all[] = {
-        {"t.add", task_add},
-        {"t.types", task_types},
-        {"t.fail", task_fail},
-        {"t.pack2", task_pack_two},
-        {"t.pack0", task_pack_none},
-        {"t.packtrunc", task_pack_truncated},
-        {"t.code", task_plain_code},
-        {"t.describe", task_describe},
+        {"t.add", task_add},         {"t.types", task_types},
+        {"t.fail", task_fail},       {"t.pack2", task_pack_two},
+        {"t.pack0", task_pack_none}, {"t.packtrunc", task_pack_truncated},
+        {"t.code", task_plain_code}, {"t.describe", task_describe},
         {"t.echo", task_echo},
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -225,7 +229,7 @@ static void assert_contains(const char *s, const char *part)
         fail_msg("\"%s\" does not contain \"%s\"", s, part);
 }
 
-/* --- registry --------------------------------------------------------------- */
+/* --- registry ------------------------------------------------------------- */
 
 static void test_task_register_duplicate_is_eexist(void **state)
 {
@@ -234,8 +238,7 @@ static void test_task_register_duplicate_is_eexist(void **state)
     uint64_t h = mf_task_names_hash();
     assert_int_equal(mf_task_register("reg.dup", task_add, NULL), MF_OK);
     assert_int_equal(mf_task_count(), n + 1);
-    assert_int_equal(mf_task_register("reg.dup", task_types, NULL),
-                     MF_EEXIST);
+    assert_int_equal(mf_task_register("reg.dup", task_types, NULL), MF_EEXIST);
     assert_contains(mf_errmsg(), "reg.dup");
     assert_int_equal(mf_task_register("t.add", task_add, NULL), MF_EEXIST);
     assert_int_equal(mf_task_count(), n + 1);
@@ -263,10 +266,8 @@ static void test_task_register_bad_names_are_einval(void **state)
     assert_int_equal(mf_task_register(NULL, task_add, NULL), MF_EINVAL);
     assert_int_equal(mf_task_register("", task_add, NULL), MF_EINVAL);
     assert_int_equal(mf_task_register(longest, task_add, NULL), MF_EINVAL);
-    assert_int_equal(mf_task_register("tab\there", task_add, NULL),
-                     MF_EINVAL);
-    assert_int_equal(mf_task_register("new\nline", task_add, NULL),
-                     MF_EINVAL);
+    assert_int_equal(mf_task_register("tab\there", task_add, NULL), MF_EINVAL);
+    assert_int_equal(mf_task_register("new\nline", task_add, NULL), MF_EINVAL);
     assert_int_equal(mf_task_register("caf\xc3\xa9", task_add, NULL),
                      MF_EINVAL);
     assert_int_equal(mf_task_register("no.fn", NULL, NULL), MF_EINVAL);
@@ -276,8 +277,7 @@ static void test_task_register_bad_names_are_einval(void **state)
     /* Exactly MF_TASK_NAME_MAX bytes, and spaces (printable), are fine. */
     longest[MF_TASK_NAME_MAX] = '\0';
     assert_int_equal(mf_task_register(longest, task_add, NULL), MF_OK);
-    assert_int_equal(mf_task_register("with space ~!", task_add, NULL),
-                     MF_OK);
+    assert_int_equal(mf_task_register("with space ~!", task_add, NULL), MF_OK);
     assert_int_equal(mf_task_count(), n + 2);
 }
 
@@ -332,7 +332,7 @@ static void test_task_register_full_registry_is_erange(void **state)
     mf_future_release(f);
 }
 
-/* --- results ---------------------------------------------------------------- */
+/* --- results -------------------------------------------------------------- */
 
 static void test_task_result_types(void **state)
 {
@@ -414,8 +414,8 @@ static void test_task_arguments_reach_the_task(void **state)
     mf_future_release(f);
 
     /* Count and types, including nested arrays as one argument. */
-    assert_int_equal(mf_executor_submitf(pool, "t.describe", &f, "n[ll]db",
-                                         1LL, 2LL, 0.5, 1),
+    assert_int_equal(mf_executor_submitf(pool, "t.describe", &f, "n[ll]db", 1LL,
+                                         2LL, 0.5, 1),
                      MF_OK);
     assert_int_equal(mf_future_result(f, HANG_GUARD, &v), MF_OK);
     assert_int_equal(v.via.seq.count, 5);
@@ -468,15 +468,15 @@ static void test_task_udata_is_passed(void **state)
     mf_future_release(f);
 }
 
-/* --- failures --------------------------------------------------------------- */
+/* --- failures ------------------------------------------------------------- */
 
 static void test_task_reply_error_fields(void **state)
 {
     (void)state;
     mf_future *f;
-    assert_int_equal(mf_executor_submitf(pool, "t.fail", &f, "sl",
-                                         "ValueError", 17LL),
-                     MF_OK);
+    assert_int_equal(
+        mf_executor_submitf(pool, "t.fail", &f, "sl", "ValueError", 17LL),
+        MF_OK);
     const mf_error *e = error_of(f);
     assert_non_null(e);
     assert_int_equal(mf_future_state_get(f), MF_FAILED);

@@ -42,14 +42,21 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* --- gates: hold workers until the test lets them go ------------------------ */
+/* --- gates: hold workers until the test lets them go ---------------------- */
 
 struct gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool open;
     atomic_int entered; /* threads that reached the gate */
+    atomic_int left;    /* threads that went through it */
 };
+
+/* Gates in use, so that a test failing with workers held at a gate can
+ * still let them go (release_gates, each test's teardown). Gates are
+ * static objects for the same reason: they outlive a failed test. */
+#define MAX_GATES 32
+static struct gate *live_gates[MAX_GATES];
 
 static void gate_init(struct gate *g)
 {
@@ -57,10 +64,21 @@ static void gate_init(struct gate *g)
     pthread_cond_init(&g->cv, NULL);
     g->open = false;
     atomic_init(&g->entered, 0);
+    atomic_init(&g->left, 0);
+    for (int i = 0; i < MAX_GATES; i++) {
+        if (live_gates[i] == NULL) {
+            live_gates[i] = g;
+            return;
+        }
+    }
+    fail_msg("more than %d gates in use", MAX_GATES);
 }
 
 static void gate_fini(struct gate *g)
 {
+    for (int i = 0; i < MAX_GATES; i++)
+        if (live_gates[i] == g)
+            live_gates[i] = NULL;
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
 }
@@ -72,6 +90,7 @@ static void gate_pass(struct gate *g)
     while (!g->open)
         pthread_cond_wait(&g->cv, &g->mu);
     pthread_mutex_unlock(&g->mu);
+    atomic_fetch_add(&g->left, 1);
 }
 
 static void gate_open(struct gate *g)
@@ -80,6 +99,24 @@ static void gate_open(struct gate *g)
     g->open = true;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
+}
+
+/* Teardown of every test: open the gates a failed test left closed and let
+ * their workers through before anything can reuse the gates. */
+static int release_gates(void **state)
+{
+    (void)state;
+    for (int i = 0; i < MAX_GATES; i++) {
+        struct gate *g = live_gates[i];
+        if (g == NULL)
+            continue;
+        gate_open(g);
+        for (int k = 0;
+             k < 5000 && atomic_load(&g->left) < atomic_load(&g->entered); k++)
+            sleep_ms(1);
+        gate_fini(g);
+    }
+    return 0;
 }
 
 /* Main thread only: wait until n threads reached the gate. */
@@ -105,7 +142,7 @@ static void wait_flag(atomic_int *flag)
     }
 }
 
-/* --- threads of this process ------------------------------------------------- */
+/* --- threads of this process ---------------------------------------------- */
 
 #define MAX_TIDS 1024
 
@@ -182,7 +219,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(a, b);
 }
 
-/* --- calls and tasks used below --------------------------------------------- */
+/* --- calls and tasks used below ------------------------------------------- */
 
 static char buffer[16];
 
@@ -219,6 +256,13 @@ static struct {
     pthread_t who[128];
 } M;
 
+static void reset_map_state(void)
+{
+    gate_init(&M.gate);
+    atomic_store(&M.ran, 0);
+    memset(M.order, 0, sizeof M.order);
+}
+
 static int task_square(const mf_args *args, mf_reply *reply, void *udata)
 {
     (void)udata;
@@ -253,6 +297,21 @@ static int task_gated(const mf_args *args, mf_reply *reply, void *udata)
     if (k < 64)
         M.order[k] = x;
     return mf_reply_i64(reply, 10 * x);
+}
+
+/* Item 0 waits at M.gate; the others count themselves in M.ran. */
+static int task_first_gated(const mf_args *args, mf_reply *reply, void *udata)
+{
+    (void)udata;
+    int64_t x;
+    int rc = mf_args_i64(args, 0, &x);
+    if (rc != MF_OK)
+        return rc;
+    if (x == 0)
+        gate_pass(&M.gate);
+    else
+        atomic_fetch_add(&M.ran, 1);
+    return mf_reply_i64(reply, x);
 }
 
 /* Wait at M.item[x], return 10 * x + 1. */
@@ -315,6 +374,7 @@ static int register_tasks(void **state)
     if (mf_task_register("tp.square", task_square, NULL) != MF_OK ||
         mf_task_register("tp.check", task_check, NULL) != MF_OK ||
         mf_task_register("tp.gated", task_gated, NULL) != MF_OK ||
+        mf_task_register("tp.first_gated", task_first_gated, NULL) != MF_OK ||
         mf_task_register("tp.item", task_item_gate, NULL) != MF_OK ||
         mf_task_register("tp.whoami", task_whoami, NULL) != MF_OK ||
         mf_task_register("tp.inited", task_was_initialized, NULL) != MF_OK)
@@ -325,14 +385,13 @@ static int register_tasks(void **state)
 static mf_executor *new_pool(size_t max_workers, const char *prefix)
 {
     mf_executor *ex = NULL;
-    mf_thread_pool_opts o = {.max_workers = max_workers,
-                             .name_prefix = prefix};
+    mf_thread_pool_opts o = {.max_workers = max_workers, .name_prefix = prefix};
     assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
     assert_non_null(ex);
     return ex;
 }
 
-/* --- threads ------------------------------------------------------------------ */
+/* --- threads -------------------------------------------------------------- */
 
 static void test_thread_pool_threads_start_lazily(void **state)
 {
@@ -364,7 +423,7 @@ static void test_thread_pool_threads_are_named_up_to_max_workers(void **state)
     struct tids before;
     tids_snapshot(&before);
     mf_executor *ex = new_pool(3, "nm");
-    struct gated g;
+    static struct gated g;
     gate_init(&g.gate);
     atomic_init(&g.ran, 0);
     mf_future *f[5];
@@ -434,7 +493,7 @@ static void test_thread_pool_bad_options_are_einval(void **state)
     mf_executor_free(NULL); /* no-op */
 }
 
-/* --- plain calls ---------------------------------------------------------------- */
+/* --- plain calls ---------------------------------------------------------- */
 
 static void test_thread_pool_call_returns_pointer(void **state)
 {
@@ -467,7 +526,7 @@ static void test_thread_pool_released_future_still_runs(void **state)
     (void)state;
     /* The pool holds its own reference: dropping ours cancels nothing. */
     mf_executor *ex = new_pool(1, NULL);
-    struct gated g;
+    static struct gated g;
     gate_init(&g.gate);
     atomic_init(&g.ran, 0);
     atomic_int counted = 0;
@@ -485,7 +544,50 @@ static void test_thread_pool_released_future_still_runs(void **state)
     gate_fini(&g.gate);
 }
 
-/* --- the initializer and a broken pool ------------------------------------------ */
+static void test_thread_pool_setters_refuse_pool_futures(void **state)
+{
+    (void)state;
+    /* Only the pool completes its futures: queued, running or done. */
+    static const unsigned char mp_1[] = {0x01};
+    mf_executor *ex = new_pool(1, NULL);
+    static struct gated g;
+    gate_init(&g.gate);
+    atomic_init(&g.ran, 0);
+    mf_future *running, *queued;
+    assert_int_equal(mf_executor_call(ex, gated_call, &g, &running), MF_OK);
+    gate_wait_entered(&g.gate, 1);
+    assert_int_equal(mf_executor_submitf(ex, "tp.square", &queued, "l", 3LL),
+                     MF_OK);
+    mf_future *fs[2] = {running, queued};
+    for (int i = 0; i < 2; i++) {
+        mf_future_state before = mf_future_state_get(fs[i]);
+        assert_int_equal(mf_future_set_value(fs[i], mp_1, 1), MF_ESTATE);
+        assert_int_equal(mf_future_set_pointer(fs[i], buffer), MF_ESTATE);
+        assert_int_equal(
+            mf_future_set_error(fs[i], MF_ETASK, "E", NULL, NULL, "x"),
+            MF_ESTATE);
+        assert_false(mf_future_set_running(fs[i]));
+        assert_int_equal(mf_future_state_get(fs[i]), before);
+    }
+    assert_int_equal(mf_future_state_get(running), MF_RUNNING);
+    assert_int_equal(mf_future_state_get(queued), MF_PENDING);
+    gate_open(&g.gate);
+    void *p;
+    assert_int_equal(mf_future_result_ptr(running, HANG_GUARD, &p), MF_OK);
+    assert_ptr_equal(p, &g);
+    int64_t v;
+    assert_int_equal(mf_future_result_i64(queued, HANG_GUARD, &v), MF_OK);
+    assert_int_equal(v, 9);
+    assert_int_equal(mf_future_set_value(queued, mp_1, 1), MF_ESTATE);
+    assert_int_equal(mf_future_result_i64(queued, 0, &v), MF_OK);
+    assert_int_equal(v, 9);
+    mf_future_release(running);
+    mf_future_release(queued);
+    mf_executor_free(ex);
+    gate_fini(&g.gate);
+}
+
+/* --- the initializer and a broken pool ------------------------------------ */
 
 static void test_thread_pool_initializer_runs_once_per_thread(void **state)
 {
@@ -495,7 +597,7 @@ static void test_thread_pool_initializer_runs_once_per_thread(void **state)
     mf_executor *ex;
     assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
     /* Two gated calls force two threads; then tasks on both threads. */
-    struct gated g;
+    static struct gated g;
     gate_init(&g.gate);
     atomic_init(&g.ran, 0);
     mf_future *a, *b, *t[20];
@@ -572,7 +674,7 @@ static void test_thread_pool_failing_initializer_breaks_pool(void **state)
     gate_fini(&init_gate);
 }
 
-/* --- shutdown --------------------------------------------------------------------- */
+/* --- shutdown ------------------------------------------------------------- */
 
 static void test_thread_pool_submit_after_shutdown_is_eshutdown(void **state)
 {
@@ -622,7 +724,7 @@ static void test_thread_pool_shutdown_wait_drains_queue(void **state)
 {
     (void)state;
     mf_executor *ex = new_pool(1, NULL);
-    struct gated g;
+    static struct gated g;
     gate_init(&g.gate);
     atomic_init(&g.ran, 0);
     atomic_int counted = 0;
@@ -650,7 +752,7 @@ static void test_thread_pool_shutdown_cancel_futures(void **state)
 {
     (void)state;
     mf_executor *ex = new_pool(1, NULL);
-    struct gated g;
+    static struct gated g;
     gate_init(&g.gate);
     atomic_init(&g.ran, 0);
     atomic_int counted = 0;
@@ -686,6 +788,143 @@ static void test_thread_pool_shutdown_cancel_futures(void **state)
     gate_fini(&g.gate);
 }
 
+/* Run n trivial tasks through ex as one map: afterwards the pool's workers
+ * have seen many short tasks (whatever they adapt to that). */
+static void warm_up(mf_executor *ex, int n)
+{
+    mf_map *m;
+    mf_map_opts o = {.chunksize = 1};
+    int64_t *items = calloc((size_t)n, sizeof *items);
+    assert_non_null(items);
+    assert_int_equal(
+        mf_executor_map_i64(ex, "tp.square", items, (size_t)n, &o, &m), MF_OK);
+    int k = 0;
+    while (mf_map_next(m, NULL, NULL) == MF_OK)
+        k++;
+    assert_int_equal(k, n);
+    mf_map_free(m);
+    free(items);
+}
+
+static void
+test_thread_pool_shutdown_cancel_futures_cancels_all_unstarted(void **state)
+{
+    (void)state;
+    /* One submit of 11 items to a single worker that has run many short
+     * tasks: item 0 blocks, and shutdown(cancel_futures) must cancel the
+     * ten that have not started, wherever the pool keeps them. */
+    enum { N = 11 };
+    reset_map_state();
+    int64_t items[N];
+    for (int i = 0; i < N; i++)
+        items[i] = i;
+    mf_executor *ex = new_pool(1, NULL);
+    warm_up(ex, 2000);
+    mf_map_opts o = {.chunksize = 1};
+    mf_map *m;
+    assert_int_equal(
+        mf_executor_map_i64(ex, "tp.first_gated", items, N, &o, &m), MF_OK);
+    gate_wait_entered(&M.gate, 1);
+    assert_int_equal(mf_executor_shutdown(ex, false, true), MF_OK);
+    gate_open(&M.gate);
+    size_t idx;
+    assert_int_equal(mf_map_next(m, &idx, NULL), MF_OK);
+    assert_int_equal(idx, 0);
+    int cancelled = 0;
+    while (mf_map_next(m, &idx, NULL) == MF_ECANCELLED)
+        cancelled++;
+    mf_map_free(m);
+    mf_executor_free(ex);
+    gate_fini(&M.gate);
+    assert_int_equal(cancelled, N - 1);
+    assert_int_equal(atomic_load(&M.ran), 0); /* none of them ran */
+}
+
+static void test_thread_pool_blocked_task_does_not_strand_others(void **state)
+{
+    (void)state;
+    /* Two workers, one blocked: the rest of the work runs on the other one,
+     * as in CPython, also after the workers have seen many short tasks and
+     * when everything arrives in one submit. */
+    enum { N = 20 };
+    reset_map_state();
+    int64_t items[N];
+    for (int i = 0; i < N; i++)
+        items[i] = i;
+    mf_executor *ex = new_pool(2, NULL);
+    static struct gated start;
+    gate_init(&start.gate);
+    atomic_init(&start.ran, 0);
+    mf_future *s[2];
+    for (int i = 0; i < 2; i++) /* both threads exist from here on */
+        assert_int_equal(mf_executor_call(ex, gated_call, &start, &s[i]),
+                         MF_OK);
+    gate_wait_entered(&start.gate, 2);
+    gate_open(&start.gate);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mf_future_wait(s[i], HANG_GUARD), MF_OK);
+        mf_future_release(s[i]);
+    }
+    warm_up(ex, 2000);
+    warm_up(ex, 2000);
+
+    /* The gate stays closed until items 1..19 are done; the map's timeout
+     * only ends the test if they never are. */
+    mf_map_opts o = {.chunksize = 1, .unordered = true, .timeout = 10.0};
+    mf_map *m;
+    assert_int_equal(
+        mf_executor_map_i64(ex, "tp.first_gated", items, N, &o, &m), MF_OK);
+    int done_while_blocked = 0;
+    size_t idx;
+    while (done_while_blocked < N - 1 && mf_map_next(m, &idx, NULL) == MF_OK &&
+           idx != 0)
+        done_while_blocked++;
+    gate_open(&M.gate);
+    mf_map_free(m);
+    mf_executor_free(ex);
+    gate_fini(&M.gate);
+    gate_fini(&start.gate);
+    assert_int_equal(done_while_blocked, N - 1);
+}
+
+static void
+test_thread_pool_burst_behind_blocked_task_starts_thread(void **state)
+{
+    (void)state;
+    /* One thread started, idle; then a blocking call and five more arrive
+     * at once. The first submit claims the idle thread, so the next ones
+     * find none idle and start a second thread (max_workers 2), as CPython
+     * does: the five must not wait behind the blocked call. */
+    enum { N = 5 };
+    mf_executor *ex = new_pool(2, NULL);
+    atomic_int counted = 0;
+    mf_future *f;
+    assert_int_equal(mf_executor_call(ex, count_call, &counted, &f), MF_OK);
+    assert_int_equal(mf_future_wait(f, HANG_GUARD), MF_OK);
+    mf_future_release(f);
+    sleep_ms(20); /* typically lets the worker go to sleep; not required */
+
+    static struct gated g;
+    gate_init(&g.gate);
+    atomic_init(&g.ran, 0);
+    mf_future *a, *q[N];
+    assert_int_equal(mf_executor_call(ex, gated_call, &g, &a), MF_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(mf_executor_call(ex, count_call, &counted, &q[i]),
+                         MF_OK);
+    int rc = mf_wait(q, N, 10.0, MF_ALL_COMPLETED, NULL, NULL, NULL, NULL);
+    int ran_while_blocked = atomic_load(&counted) - 1;
+    gate_open(&g.gate);
+    assert_int_equal(mf_future_wait(a, HANG_GUARD), MF_OK);
+    for (int i = 0; i < N; i++)
+        mf_future_release(q[i]);
+    mf_future_release(a);
+    mf_executor_free(ex);
+    gate_fini(&g.gate);
+    assert_int_equal(rc, MF_OK);
+    assert_int_equal(ran_while_blocked, N);
+}
+
 struct from_callback {
     mf_executor *ex;
     bool wait;
@@ -706,13 +945,13 @@ static void shutdown_from_callback(mf_future *f, void *arg)
     atomic_store(&c->done, 1);
 }
 
-static void test_thread_pool_shutdown_wait_from_own_thread_is_edeadlk(
-    void **state)
+static void
+test_thread_pool_shutdown_wait_from_own_thread_is_edeadlk(void **state)
 {
     (void)state;
     for (int wait = 1; wait >= 0; wait--) {
         mf_executor *ex = new_pool(1, NULL);
-        struct gated g;
+        static struct gated g;
         gate_init(&g.gate);
         atomic_init(&g.ran, 0);
         struct from_callback c = {.ex = ex, .wait = wait, .rc = -1};
@@ -741,14 +980,7 @@ static void test_thread_pool_shutdown_wait_from_own_thread_is_edeadlk(
     }
 }
 
-/* --- map -------------------------------------------------------------------------- */
-
-static void reset_map_state(void)
-{
-    gate_init(&M.gate);
-    atomic_store(&M.ran, 0);
-    memset(M.order, 0, sizeof M.order);
-}
+/* --- map ------------------------------------------------------------------ */
 
 static void test_thread_pool_map_ordered_results(void **state)
 {
@@ -817,8 +1049,7 @@ static void test_thread_pool_map_chunk_runs_on_one_thread(void **state)
     mf_executor_free(ex); /* joined: M.who is complete and visible */
     for (int i = 0; i < N; i++)
         if (!pthread_equal(M.who[i], M.who[i - i % CHUNK]))
-            fail_msg("item %d ran on another thread than its chunk's first",
-                     i);
+            fail_msg("item %d ran on another thread than its chunk's first", i);
 }
 
 static void test_thread_pool_map_error_at_its_index(void **state)
@@ -843,8 +1074,7 @@ static void test_thread_pool_map_error_at_its_index(void **state)
             assert_string_equal(mf_error_kind(e), "ValueError");
             assert_string_equal(mf_error_task(e), "tp.check");
             char want[32];
-            snprintf(want, sizeof want, "negative: %lld",
-                     (long long)items[i]);
+            snprintf(want, sizeof want, "negative: %lld", (long long)items[i]);
             assert_string_equal(mf_error_message(e), want);
         } else {
             assert_int_equal(rc, MF_OK);
@@ -936,8 +1166,7 @@ static void test_thread_pool_map_free_cancels_unstarted(void **state)
     mf_map_free(NULL); /* no-op */
 }
 
-static void test_thread_pool_map_cancelled_items_report_ecancelled(
-    void **state)
+static void test_thread_pool_map_cancelled_items_report_ecancelled(void **state)
 {
     (void)state;
     reset_map_state();
@@ -1044,9 +1273,9 @@ static void test_thread_pool_map_fill_error_submits_nothing(void **state)
     gate_open(&M.gate);
     mf_executor *ex = new_pool(2, NULL);
     mf_map *m = (mf_map *)1;
-    assert_int_equal(mf_executor_map(ex, "tp.gated", 6, fill_until_three,
-                                     NULL, NULL, &m),
-                     MF_EINVAL);
+    assert_int_equal(
+        mf_executor_map(ex, "tp.gated", 6, fill_until_three, NULL, NULL, &m),
+        MF_EINVAL);
     assert_null(m);
     assert_int_equal(mf_executor_shutdown(ex, true, false), MF_OK);
     assert_int_equal(atomic_load(&M.ran), 0);
@@ -1064,33 +1293,38 @@ static void test_thread_pool_map_fill_error_submits_nothing(void **state)
     mf_executor_free(ex);
 }
 
+/* Every test releases the gates it may have left closed. */
+#define TEST(f) cmocka_unit_test_teardown(f, release_gates)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thread_pool_threads_start_lazily),
-        cmocka_unit_test(test_thread_pool_threads_are_named_up_to_max_workers),
-        cmocka_unit_test(test_thread_pool_default_max_workers_is_online_cpus),
-        cmocka_unit_test(test_thread_pool_bad_options_are_einval),
-        cmocka_unit_test(test_thread_pool_call_returns_pointer),
-        cmocka_unit_test(test_thread_pool_released_future_still_runs),
-        cmocka_unit_test(test_thread_pool_initializer_runs_once_per_thread),
-        cmocka_unit_test(test_thread_pool_failing_initializer_breaks_pool),
-        cmocka_unit_test(test_thread_pool_submit_after_shutdown_is_eshutdown),
-        cmocka_unit_test(test_thread_pool_shutdown_is_idempotent),
-        cmocka_unit_test(test_thread_pool_shutdown_wait_drains_queue),
-        cmocka_unit_test(test_thread_pool_shutdown_cancel_futures),
-        cmocka_unit_test(
-            test_thread_pool_shutdown_wait_from_own_thread_is_edeadlk),
-        cmocka_unit_test(test_thread_pool_map_ordered_results),
-        cmocka_unit_test(test_thread_pool_map_chunk_runs_on_one_thread),
-        cmocka_unit_test(test_thread_pool_map_error_at_its_index),
-        cmocka_unit_test(test_thread_pool_map_timeout_keeps_map_usable),
-        cmocka_unit_test(test_thread_pool_map_free_cancels_unstarted),
-        cmocka_unit_test(
-            test_thread_pool_map_cancelled_items_report_ecancelled),
-        cmocka_unit_test(test_thread_pool_map_unordered_completion_order),
-        cmocka_unit_test(test_thread_pool_map_unordered_timeout),
-        cmocka_unit_test(test_thread_pool_map_fill_error_submits_nothing),
+        TEST(test_thread_pool_threads_start_lazily),
+        TEST(test_thread_pool_threads_are_named_up_to_max_workers),
+        TEST(test_thread_pool_default_max_workers_is_online_cpus),
+        TEST(test_thread_pool_bad_options_are_einval),
+        TEST(test_thread_pool_call_returns_pointer),
+        TEST(test_thread_pool_released_future_still_runs),
+        TEST(test_thread_pool_setters_refuse_pool_futures),
+        TEST(test_thread_pool_initializer_runs_once_per_thread),
+        TEST(test_thread_pool_failing_initializer_breaks_pool),
+        TEST(test_thread_pool_submit_after_shutdown_is_eshutdown),
+        TEST(test_thread_pool_shutdown_is_idempotent),
+        TEST(test_thread_pool_shutdown_wait_drains_queue),
+        TEST(test_thread_pool_shutdown_cancel_futures),
+        TEST(test_thread_pool_shutdown_cancel_futures_cancels_all_unstarted),
+        TEST(test_thread_pool_blocked_task_does_not_strand_others),
+        TEST(test_thread_pool_burst_behind_blocked_task_starts_thread),
+        TEST(test_thread_pool_shutdown_wait_from_own_thread_is_edeadlk),
+        TEST(test_thread_pool_map_ordered_results),
+        TEST(test_thread_pool_map_chunk_runs_on_one_thread),
+        TEST(test_thread_pool_map_error_at_its_index),
+        TEST(test_thread_pool_map_timeout_keeps_map_usable),
+        TEST(test_thread_pool_map_free_cancels_unstarted),
+        TEST(test_thread_pool_map_cancelled_items_report_ecancelled),
+        TEST(test_thread_pool_map_unordered_completion_order),
+        TEST(test_thread_pool_map_unordered_timeout),
+        TEST(test_thread_pool_map_fill_error_submits_nothing),
     };
     return cmocka_run_group_tests(tests, register_tasks, NULL);
 }

@@ -39,11 +39,13 @@ enum how { SET_VALUE, SET_ERROR, CANCEL };
 static int complete(mf_future *f, enum how how)
 {
     switch (how) {
-    case SET_VALUE: return mf_future_set_value(f, MP_7, sizeof MP_7);
+    case SET_VALUE:
+        return mf_future_set_value(f, MP_7, sizeof MP_7);
     case SET_ERROR:
         return mf_future_set_error(f, MF_ETASK, "ValueError", "w", NULL,
                                    "boom");
-    default: return mf_future_cancel(f) ? MF_OK : MF_ESTATE;
+    default:
+        return mf_future_cancel(f) ? MF_OK : MF_ESTATE;
     }
 }
 
@@ -103,7 +105,7 @@ static bool in_set(mf_future *const *set, size_t n, const mf_future *f)
     return false;
 }
 
-/* --- mf_wait ------------------------------------------------------------------ */
+/* --- mf_wait -------------------------------------------------------------- */
 
 static void test_wait_first_completed_already_done(void **state)
 {
@@ -132,8 +134,8 @@ static void test_wait_first_completed_blocks_until_one_done(void **state)
     mf_future *fs[3], *done[3], *not_done[3];
     size_t nd = 99, nn = 99;
     new_futures(fs, 3);
-    struct completer c = {.fs = {fs[2]}, .how = {CANCEL}, .n = 1,
-                          .pause_ms = 20};
+    struct completer c = {
+        .fs = {fs[2]}, .how = {CANCEL}, .n = 1, .pause_ms = 20};
     completer_start(&c);
     assert_int_equal(mf_wait(fs, 3, HANG_GUARD, MF_FIRST_COMPLETED, done, &nd,
                              not_done, &nn),
@@ -155,8 +157,8 @@ static void test_wait_first_exception(void **state)
     new_futures(fs, 3);
     /* A success does not end a FIRST_EXCEPTION wait; a failure does. */
     assert_int_equal(complete(fs[0], SET_VALUE), MF_OK);
-    struct completer c = {.fs = {fs[2]}, .how = {SET_ERROR}, .n = 1,
-                          .pause_ms = 20};
+    struct completer c = {
+        .fs = {fs[2]}, .how = {SET_ERROR}, .n = 1, .pause_ms = 20};
     completer_start(&c);
     assert_int_equal(mf_wait(fs, 3, HANG_GUARD, MF_FIRST_EXCEPTION, done, &nd,
                              not_done, &nn),
@@ -169,9 +171,9 @@ static void test_wait_first_exception(void **state)
     assert_ptr_equal(not_done[0], fs[1]);
 
     /* Already failed: returns at once. */
-    assert_int_equal(mf_wait(fs, 3, HANG_GUARD, MF_FIRST_EXCEPTION, NULL,
-                             NULL, NULL, NULL),
-                     MF_OK);
+    assert_int_equal(
+        mf_wait(fs, 3, HANG_GUARD, MF_FIRST_EXCEPTION, NULL, NULL, NULL, NULL),
+        MF_OK);
     release_all(fs, 3);
 }
 
@@ -182,17 +184,17 @@ static void test_wait_first_exception_ignores_cancel(void **state)
     size_t nd = 99, nn = 99;
     new_futures(fs, 2);
     assert_true(mf_future_cancel(fs[0]));
-    assert_int_equal(mf_wait(fs, 2, 0.05, MF_FIRST_EXCEPTION, done, &nd,
-                             not_done, &nn),
-                     MF_ETIMEDOUT);
+    assert_int_equal(
+        mf_wait(fs, 2, 0.05, MF_FIRST_EXCEPTION, done, &nd, not_done, &nn),
+        MF_ETIMEDOUT);
     assert_int_equal(nd, 1);
     assert_ptr_equal(done[0], fs[0]);
     assert_int_equal(nn, 1);
     assert_ptr_equal(not_done[0], fs[1]);
 
     /* With no failure at all, FIRST_EXCEPTION waits for everything. */
-    struct completer c = {.fs = {fs[1]}, .how = {SET_VALUE}, .n = 1,
-                          .pause_ms = 20};
+    struct completer c = {
+        .fs = {fs[1]}, .how = {SET_VALUE}, .n = 1, .pause_ms = 20};
     completer_start(&c);
     assert_int_equal(mf_wait(fs, 2, HANG_GUARD, MF_FIRST_EXCEPTION, done, &nd,
                              not_done, &nn),
@@ -214,9 +216,9 @@ static void test_wait_all_completed(void **state)
                           .n = 4,
                           .pause_ms = 20};
     completer_start(&c);
-    assert_int_equal(mf_wait(fs, 4, HANG_GUARD, MF_ALL_COMPLETED, done, &nd,
-                             not_done, &nn),
-                     MF_OK);
+    assert_int_equal(
+        mf_wait(fs, 4, HANG_GUARD, MF_ALL_COMPLETED, done, &nd, not_done, &nn),
+        MF_OK);
     completer_join(&c);
     assert_int_equal(nd, 4);
     assert_int_equal(nn, 0);
@@ -234,9 +236,9 @@ static void test_wait_timeout_fills_sets(void **state)
     size_t nd = 99, nn = 99;
     new_futures(fs, 3);
     assert_int_equal(complete(fs[0], SET_ERROR), MF_OK);
-    assert_int_equal(mf_wait(fs, 3, 0.05, MF_ALL_COMPLETED, done, &nd,
-                             not_done, &nn),
-                     MF_ETIMEDOUT);
+    assert_int_equal(
+        mf_wait(fs, 3, 0.05, MF_ALL_COMPLETED, done, &nd, not_done, &nn),
+        MF_ETIMEDOUT);
     assert_non_null(strstr(mf_errmsg(), "2 (of 3) futures unfinished"));
     assert_int_equal(nd, 1);
     assert_ptr_equal(done[0], fs[0]);
@@ -246,18 +248,17 @@ static void test_wait_timeout_fills_sets(void **state)
 
     /* A zero timeout polls. */
     nd = nn = 99;
-    assert_int_equal(mf_wait(fs + 1, 2, 0, MF_FIRST_COMPLETED, done, &nd,
-                             not_done, &nn),
-                     MF_ETIMEDOUT);
+    assert_int_equal(
+        mf_wait(fs + 1, 2, 0, MF_FIRST_COMPLETED, done, &nd, not_done, &nn),
+        MF_ETIMEDOUT);
     assert_int_equal(nd, 0);
     assert_int_equal(nn, 2);
     /* The futures are untouched and still complete normally. */
     assert_int_equal(mf_future_state_get(fs[1]), MF_PENDING);
     assert_true(mf_future_cancel(fs[1]));
     assert_int_equal(complete(fs[2], SET_VALUE), MF_OK);
-    assert_int_equal(mf_wait(fs, 3, 0, MF_ALL_COMPLETED, done, &nd, not_done,
-                             &nn),
-                     MF_OK);
+    assert_int_equal(
+        mf_wait(fs, 3, 0, MF_ALL_COMPLETED, done, &nd, not_done, &nn), MF_OK);
     assert_int_equal(nd, 3);
     release_all(fs, 3);
 }
@@ -271,16 +272,16 @@ static void test_wait_duplicates_counted_once(void **state)
     mf_future *done[5], *not_done[5];
     size_t nd = 99, nn = 99;
     assert_int_equal(complete(fs[0], SET_VALUE), MF_OK);
-    assert_int_equal(mf_wait(list, 5, HANG_GUARD, MF_FIRST_COMPLETED, done,
-                             &nd, not_done, &nn),
+    assert_int_equal(mf_wait(list, 5, HANG_GUARD, MF_FIRST_COMPLETED, done, &nd,
+                             not_done, &nn),
                      MF_OK);
     assert_int_equal(nd, 1);
     assert_ptr_equal(done[0], fs[0]);
     assert_int_equal(nn, 1);
     assert_ptr_equal(not_done[0], fs[1]);
 
-    struct completer c = {.fs = {fs[1]}, .how = {SET_VALUE}, .n = 1,
-                          .pause_ms = 20};
+    struct completer c = {
+        .fs = {fs[1]}, .how = {SET_VALUE}, .n = 1, .pause_ms = 20};
     completer_start(&c);
     assert_int_equal(mf_wait(list, 5, HANG_GUARD, MF_ALL_COMPLETED, done, &nd,
                              not_done, &nn),
@@ -308,18 +309,16 @@ static void test_wait_bad_arguments(void **state)
 
     mf_future *f = mf_future_new();
     mf_future *with_null[2] = {f, NULL};
-    assert_int_equal(mf_wait(with_null, 2, 0, MF_ALL_COMPLETED, NULL, NULL,
-                             NULL, NULL),
-                     MF_EINVAL);
-    assert_int_equal(mf_wait(&f, 1, 0, (mf_wait_mode)42, NULL, NULL, NULL,
-                             NULL),
-                     MF_EINVAL);
-    assert_int_equal(mf_wait(&f, 1, 0, MF_ALL_COMPLETED, done, NULL, NULL,
-                             NULL),
-                     MF_EINVAL);
-    assert_int_equal(mf_wait(NULL, 1, 0, MF_ALL_COMPLETED, NULL, NULL, NULL,
-                             NULL),
-                     MF_EINVAL);
+    assert_int_equal(
+        mf_wait(with_null, 2, 0, MF_ALL_COMPLETED, NULL, NULL, NULL, NULL),
+        MF_EINVAL);
+    assert_int_equal(
+        mf_wait(&f, 1, 0, (mf_wait_mode)42, NULL, NULL, NULL, NULL), MF_EINVAL);
+    assert_int_equal(
+        mf_wait(&f, 1, 0, MF_ALL_COMPLETED, done, NULL, NULL, NULL), MF_EINVAL);
+    assert_int_equal(
+        mf_wait(NULL, 1, 0, MF_ALL_COMPLETED, NULL, NULL, NULL, NULL),
+        MF_EINVAL);
     mf_as_completed *it = (mf_as_completed *)1;
     assert_int_equal(mf_as_completed_new(with_null, 2, HANG_GUARD, &it),
                      MF_EINVAL);
@@ -328,10 +327,10 @@ static void test_wait_bad_arguments(void **state)
     mf_future_release(f);
 }
 
-/* --- as_completed ------------------------------------------------------------- */
+/* --- as_completed --------------------------------------------------------- */
 
-static void test_wait_as_completed_done_first_then_completion_order(
-    void **state)
+static void
+test_wait_as_completed_done_first_then_completion_order(void **state)
 {
     (void)state;
     enum { N = 6 };
@@ -421,8 +420,8 @@ static void test_wait_as_completed_duplicates_once(void **state)
     mf_as_completed *it;
     assert_int_equal(mf_as_completed_new(list, 6, HANG_GUARD, &it), MF_OK);
     assert_int_equal(mf_as_completed_remaining(it), 3);
-    struct completer c = {.fs = {fs[2], fs[1]}, .how = {SET_VALUE, SET_VALUE},
-                          .n = 2};
+    struct completer c = {
+        .fs = {fs[2], fs[1]}, .how = {SET_VALUE, SET_VALUE}, .n = 2};
     completer_start(&c);
     mf_future *f;
     assert_int_equal(mf_as_completed_next(it, &f), MF_OK);
@@ -501,7 +500,7 @@ static void test_wait_as_completed_holds_references(void **state)
     mf_as_completed_free(it);
 }
 
-/* --- futures from several executors ----------------------------------------- */
+/* --- futures from several executors --------------------------------------- */
 
 struct gate {
     pthread_mutex_t mu;
@@ -532,8 +531,10 @@ static int task_double(const mf_args *args, mf_reply *reply, void *udata)
 static void test_wait_mixed_executors(void **state)
 {
     (void)state;
-    struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                     false, 0};
+    /* Static: if an assertion fails with the gate closed, the blocked
+     * worker still waits on valid memory. */
+    static struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                            false, 0};
     mf_thread_pool_opts oa = {.max_workers = 1, .name_prefix = "wa"};
     mf_thread_pool_opts ob = {.max_workers = 2, .name_prefix = "wb"};
     mf_executor *pa, *pb;
@@ -581,9 +582,9 @@ static void test_wait_mixed_executors(void **state)
     assert_int_equal(mf_as_completed_next(it, &f), MF_EOF);
     mf_as_completed_free(it);
 
-    assert_int_equal(mf_wait(fs, 3, HANG_GUARD, MF_ALL_COMPLETED, done, &nd,
-                             not_done, &nn),
-                     MF_OK);
+    assert_int_equal(
+        mf_wait(fs, 3, HANG_GUARD, MF_ALL_COMPLETED, done, &nd, not_done, &nn),
+        MF_OK);
     assert_int_equal(nd, 3);
     assert_int_equal(nn, 0);
     release_all(fs, 3);
