@@ -107,6 +107,11 @@ int mf_executor_submit(mf_executor *ex, const char *task, const void *args,
     *out = NULL;
     if (ex == NULL)
         return mf__seterr(MF_EINVAL, "mf_executor_submit: NULL executor");
+    /* A closed executor refuses work before anything else is looked at:
+     * a bad name sent to a shut-down pool is still "after shutdown". */
+    int rc = ex->ops->accepting(ex);
+    if (rc != MF_OK)
+        return rc;
     bool queue;
     mf_future *f = task_future(task, args, args_len, &queue);
     if (f == NULL)
@@ -219,6 +224,9 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
         return mf__seterr(MF_EINVAL, "mf_executor_map: NULL argument");
     if (opts == NULL)
         opts = &defaults;
+    int rc = ex->ops->accepting(ex);
+    if (rc != MF_OK)
+        return rc;
     double timeout = opts->timeout > 0 ? opts->timeout : MF_FOREVER;
 
     mf_map *m = calloc(1, sizeof *m);
@@ -232,7 +240,6 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
     mf_future **queue = n ? malloc(n * sizeof *queue) : NULL;
     mf_pack p;
     mf_pack_init(&p);
-    int rc = MF_OK;
     size_t nq = 0, built = 0;
     if (n > 0 && queue == NULL) {
         rc = mf__seterr(MF_ENOMEM, "map: out of memory");

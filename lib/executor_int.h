@@ -22,6 +22,9 @@ struct mf__executor_ops {
      * travel to one worker together. On error accept none and set
      * mf_errmsg: MF_ESHUTDOWN, MF_EBROKEN. Any thread. */
     int (*submit)(mf_executor *ex, mf_future **fs, size_t n, size_t chunk);
+    /* MF_OK while the executor accepts work, else MF_ESHUTDOWN or
+     * MF_EBROKEN with mf_errmsg set (a hint: submit decides for real). */
+    int (*accepting)(mf_executor *ex);
     int (*shutdown)(mf_executor *ex, bool wait, bool cancel_futures);
     void (*destroy)(mf_executor *ex); /* after shutdown(wait) */
     /* Chunk size for MF_CHUNK_AUTO over n items. */

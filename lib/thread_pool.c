@@ -351,6 +351,8 @@ static int spawn(struct tpool *p)
     return 0;
 }
 
+static int closed_error(struct tpool *p, mf_future *marker);
+
 static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
 {
     struct tpool *p = (struct tpool *)ex;
@@ -375,17 +377,8 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
      * must precede our read of `sleeping` (see the design notes). */
     mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
     do {
-        if (is_marker(top)) {
-            if (top == INBOX_BROKEN) {
-                pthread_mutex_lock(&p->mu);
-                int rc = mf__seterr(MF_EBROKEN, "%s", p->broken_msg);
-                pthread_mutex_unlock(&p->mu);
-                return rc;
-            }
-            return mf__seterr(MF_ESHUTDOWN,
-                              "submit after shutdown: this thread pool no "
-                              "longer accepts work");
-        }
+        if (is_marker(top))
+            return closed_error(p, top);
         fs[0]->qnext = top;
     } while (!atomic_compare_exchange_weak_explicit(
         &p->inbox, &top, fs[n - 1], memory_order_seq_cst,
@@ -442,6 +435,25 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
     return MF_OK;
 }
 
+static int closed_error(struct tpool *p, mf_future *marker)
+{
+    if (marker == INBOX_BROKEN) {
+        pthread_mutex_lock(&p->mu);
+        int rc = mf__seterr(MF_EBROKEN, "%s", p->broken_msg);
+        pthread_mutex_unlock(&p->mu);
+        return rc;
+    }
+    return mf__seterr(MF_ESHUTDOWN, "submit after shutdown: this thread pool "
+                                    "no longer accepts work");
+}
+
+static int tp_accepting(mf_executor *ex)
+{
+    struct tpool *p = (struct tpool *)ex;
+    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_acquire);
+    return is_marker(top) ? closed_error(p, top) : MF_OK;
+}
+
 static int tp_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
 {
     struct tpool *p = (struct tpool *)ex;
@@ -493,6 +505,7 @@ static size_t tp_auto_chunk(mf_executor *ex, size_t n)
 static const struct mf__executor_ops tp_ops = {
     .kind = "thread pool",
     .submit = tp_submit,
+    .accepting = tp_accepting,
     .shutdown = tp_shutdown,
     .destroy = tp_destroy,
     .auto_chunk = tp_auto_chunk,

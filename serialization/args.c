@@ -62,6 +62,10 @@ int mf_args_i64(const mf_args *args, uint32_t idx, int64_t *out)
     if (rc != MF_OK)
         return rc;
     rc = mf_value_i64(&v, out);
+    if (rc == MF_ERANGE) /* an integer, but too big: a type error here */
+        return mf__seterr(MF_ETYPE,
+                          "argument %u: integer %llu does not fit int64",
+                          idx, (unsigned long long)v.via.u);
     if (rc != MF_OK)
         return mf__seterr(rc, "argument %u: expected integer, got %s", idx,
                           mf_value_type_name(v.type));

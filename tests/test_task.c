@@ -527,6 +527,19 @@ static void test_task_wrong_argument_type_is_type_error(void **state)
     assert_contains(mf_error_message(e), "argument 0");
     assert_contains(mf_error_message(e), "float");
     mf_future_release(f);
+
+    /* An integer too big for int64 says so, rather than "got integer". */
+    assert_int_equal(mf_executor_submitf(pool, "t.add", &f, "ul",
+                                         18446744073709551615ULL, 1LL),
+                     MF_OK);
+    e = error_of(f);
+    assert_non_null(e);
+    assert_int_equal(mf_error_code(e), MF_ETYPE);
+    assert_string_equal(mf_error_kind(e), "TypeError");
+    assert_contains(mf_error_message(e), "argument 0");
+    assert_contains(mf_error_message(e), "18446744073709551615");
+    assert_contains(mf_error_message(e), "does not fit int64");
+    mf_future_release(f);
 }
 
 static void test_task_missing_argument_is_index_error(void **state)

@@ -666,6 +666,11 @@ static void test_thread_pool_failing_initializer_breaks_pool(void **state)
     assert_int_equal(mf_executor_map_i64(ex, "tp.square", items, 3, NULL, &m),
                      MF_EBROKEN);
     assert_null(m);
+    g = (mf_future *)1;
+    assert_int_equal(mf_executor_submitf(ex, "tp.no-such-task", &g, ""),
+                     MF_EBROKEN);
+    assert_null(g);
+    assert_non_null(strstr(mf_errmsg(), "initializer"));
 
     for (int i = 0; i < 3; i++)
         mf_future_release(f[i]);
@@ -696,6 +701,23 @@ static void test_thread_pool_submit_after_shutdown_is_eshutdown(void **state)
     int64_t items[2] = {1, 2};
     assert_int_equal(mf_executor_map_i64(ex, "tp.square", items, 2, NULL, &m),
                      MF_ESHUTDOWN);
+    assert_null(m);
+    /* Refused before the name or the bytes are looked at: an unknown task
+     * or a malformed argument list after shutdown is still "shut down". */
+    f = (mf_future *)1;
+    assert_int_equal(mf_executor_submitf(ex, "tp.no-such-task", &f, ""),
+                     MF_ESHUTDOWN);
+    assert_null(f);
+    assert_non_null(strstr(mf_errmsg(), "after shutdown"));
+    static const unsigned char junk[] = {0xc1};
+    f = (mf_future *)1;
+    assert_int_equal(mf_executor_submit(ex, "tp.square", junk, sizeof junk, &f),
+                     MF_ESHUTDOWN);
+    assert_null(f);
+    m = (mf_map *)1;
+    assert_int_equal(
+        mf_executor_map_i64(ex, "tp.no-such-task", items, 2, NULL, &m),
+        MF_ESHUTDOWN);
     assert_null(m);
     mf_executor_free(ex);
 }
