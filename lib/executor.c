@@ -172,14 +172,23 @@ int mf_executor_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
 {
     if (ex == NULL)
         return mf__seterr(MF_EINVAL, "mf_executor_shutdown: NULL executor");
-    return ex->ops->shutdown(ex, wait, cancel_futures);
+    return ex->ops->shutdown(ex, wait ? MF_FOREVER : 0, cancel_futures);
+}
+
+int mf_executor_shutdown_timed(mf_executor *ex, bool cancel_futures,
+                               double timeout)
+{
+    if (ex == NULL)
+        return mf__seterr(MF_EINVAL,
+                          "mf_executor_shutdown_timed: NULL executor");
+    return ex->ops->shutdown(ex, timeout, cancel_futures);
 }
 
 void mf_executor_free(mf_executor *ex)
 {
     if (ex == NULL)
         return;
-    ex->ops->shutdown(ex, true, false);
+    ex->ops->shutdown(ex, MF_FOREVER, false);
     ex->ops->destroy(ex);
 }
 

@@ -25,8 +25,11 @@ struct mf__executor_ops {
     /* MF_OK while the executor accepts work, else MF_ESHUTDOWN or
      * MF_EBROKEN with mf_errmsg set (a hint: submit decides for real). */
     int (*accepting)(mf_executor *ex);
-    int (*shutdown)(mf_executor *ex, bool wait, bool cancel_futures);
-    void (*destroy)(mf_executor *ex); /* after shutdown(wait) */
+    /* Stop accepting work; wait up to timeout (seconds, MF_FOREVER, 0 for
+     * not at all) for the workers to finish: MF_ETIMEDOUT if they have not
+     * (the shutdown goes on; a later call may wait again). */
+    int (*shutdown)(mf_executor *ex, double timeout, bool cancel_futures);
+    void (*destroy)(mf_executor *ex); /* after a completed shutdown */
     /* Chunk size for MF_CHUNK_AUTO over n items. */
     size_t (*auto_chunk)(mf_executor *ex, size_t n);
     bool local_calls; /* can run mf_executor_call */

@@ -72,6 +72,8 @@ struct tpool {
     _Atomic size_t nthreads;             /* started (written under mu) */
     alignas(64) pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t exit_cv; /* a worker exited (exited grew) */
+    size_t exited;          /* workers that left worker_main, under mu */
     mf_future *head, *tail; /* FIFO, guarded by mu */
     char broken_msg[384];   /* written once, before broken is set */
     pthread_t *threads;
@@ -219,6 +221,16 @@ static void run_one(mf_future *f, mf_reply *reply)
     mf_future_release(f);
 }
 
+/* The last thing a worker does: count itself out for shutdown's timed
+ * wait. After this it touches nothing of the pool. */
+static void worker_exit(struct tpool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->exited++;
+    pthread_cond_broadcast(&p->exit_cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg wa = *(struct worker_arg *)arg;
@@ -240,6 +252,7 @@ static void *worker_main(void *arg)
                        "(returned %d); the pool is broken: pending tasks "
                        "fail and new submits are refused",
                        name, rc);
+            worker_exit(p);
             return NULL;
         }
     }
@@ -330,6 +343,7 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&p->mu);
     mf__reply_fini(&reply);
+    worker_exit(p);
     return NULL;
 }
 
@@ -454,32 +468,56 @@ static int tp_accepting(mf_executor *ex)
     return is_marker(top) ? closed_error(p, top) : MF_OK;
 }
 
-static int tp_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
+static int tp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
 {
     struct tpool *p = (struct tpool *)ex;
     pthread_mutex_lock(&p->mu);
     close_inbox(p, INBOX_CLOSED);
     mf_future *list = cancel_futures ? take_all(p) : NULL;
     atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
+    /* A submit that raced with us may have pushed its work and then found
+     * the pool closed before starting the first thread: accepted work must
+     * still run, so start that thread here. */
+    int err = 0;
+    if (p->head != NULL &&
+        atomic_load_explicit(&p->nthreads, memory_order_relaxed) == 0)
+        err = spawn(p);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (err != 0)
+        break_pool(p, "cannot start a pool thread: %s", strerror(err));
     while (list != NULL) {
         mf_future *next = list->qnext;
         mf_future_cancel(list);
         mf_future_release(list);
         list = next;
     }
-    if (!wait)
+    if (timeout == 0)
         return MF_OK;
     if (current_pool == p)
         return mf__seterr(MF_EDEADLK,
                           "shutdown(wait) called on one of the pool's own "
                           "threads (from a task or done callback): shutdown "
                           "started, but a thread cannot wait for itself");
-    pthread_mutex_lock(&p->join_mu);
+
+    /* Wait for every started worker to leave, then join them (at once). */
+    double deadline = mf__deadline(timeout);
     pthread_mutex_lock(&p->mu);
     size_t n = atomic_load_explicit(&p->nthreads, memory_order_relaxed);
+    while (p->exited < n) {
+        if (mf__cond_wait_until(&p->exit_cv, &p->mu, deadline) != 0 &&
+            mf__now() >= deadline) {
+            size_t busy = n - p->exited;
+            pthread_mutex_unlock(&p->mu);
+            return mf__seterr(MF_ETIMEDOUT,
+                              "shutdown: %zu of %zu pool threads still "
+                              "running tasks after %.3f s; the shutdown goes "
+                              "on, wait again or free the pool later",
+                              busy, n, timeout);
+        }
+    }
     pthread_mutex_unlock(&p->mu);
+    pthread_mutex_lock(&p->join_mu);
     for (; p->joined < n; p->joined++)
         pthread_join(p->threads[p->joined], NULL);
     pthread_mutex_unlock(&p->join_mu);
@@ -490,6 +528,7 @@ static void tp_destroy(mf_executor *ex)
 {
     struct tpool *p = (struct tpool *)ex;
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->exit_cv);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->join_mu);
     free(p->threads);
@@ -554,6 +593,7 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
     pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&p->join_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    mf__cond_init(&p->exit_cv);
     atomic_init(&p->inbox, NULL);
     atomic_init(&p->spinning, 0);
     atomic_init(&p->sleeping, 0);

@@ -722,6 +722,44 @@ static void test_thread_pool_submit_after_shutdown_is_eshutdown(void **state)
     mf_executor_free(ex);
 }
 
+static void test_thread_pool_shutdown_timed_times_out_then_waits(void **state)
+{
+    (void)state;
+    /* A task that will not finish yet: a bounded shutdown returns
+     * MF_ETIMEDOUT saying how many threads are busy, refuses new work, and
+     * a later call waits until the task is done. */
+    static struct gated g;
+    gate_init(&g.gate);
+    atomic_init(&g.ran, 0);
+    mf_executor *ex = new_pool(2, NULL);
+    mf_future *a, *b;
+    atomic_int counted = 0;
+    assert_int_equal(mf_executor_call(ex, gated_call, &g, &a), MF_OK);
+    gate_wait_entered(&g.gate, 1);
+    assert_int_equal(mf_executor_call(ex, count_call, &counted, &b), MF_OK);
+    assert_int_equal(mf_future_wait(b, HANG_GUARD), MF_OK);
+
+    assert_int_equal(mf_executor_shutdown_timed(ex, false, 0.05),
+                     MF_ETIMEDOUT);
+    assert_non_null(strstr(mf_errmsg(), "still running"));
+    assert_non_null(strstr(mf_errmsg(), "1 of 2"));
+    assert_false(mf_future_done(a));
+    mf_future *c = (mf_future *)1;
+    assert_int_equal(mf_executor_call(ex, count_call, &counted, &c),
+                     MF_ESHUTDOWN);
+    assert_null(c);
+
+    gate_open(&g.gate);
+    assert_int_equal(mf_executor_shutdown_timed(ex, false, HANG_GUARD),
+                     MF_OK);
+    assert_int_equal(mf_future_state_get(a), MF_FINISHED);
+    assert_int_equal(atomic_load(&g.ran), 1);
+    mf_future_release(a);
+    mf_future_release(b);
+    mf_executor_free(ex);
+    gate_fini(&g.gate);
+}
+
 static void test_thread_pool_shutdown_is_idempotent(void **state)
 {
     (void)state;
@@ -1331,6 +1369,7 @@ int main(void)
         TEST(test_thread_pool_initializer_runs_once_per_thread),
         TEST(test_thread_pool_failing_initializer_breaks_pool),
         TEST(test_thread_pool_submit_after_shutdown_is_eshutdown),
+        TEST(test_thread_pool_shutdown_timed_times_out_then_waits),
         TEST(test_thread_pool_shutdown_is_idempotent),
         TEST(test_thread_pool_shutdown_wait_drains_queue),
         TEST(test_thread_pool_shutdown_cancel_futures),

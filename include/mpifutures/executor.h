@@ -58,6 +58,18 @@ int mf_executor_call(mf_executor *ex, mf_call_fn fn, void *arg,
  */
 int mf_executor_shutdown(mf_executor *ex, bool wait, bool cancel_futures);
 
+/*
+ * mf_executor_shutdown with a bound on the wait: stop accepting work,
+ * cancel what has not started if asked, then wait up to timeout seconds
+ * (MF_FOREVER: no bound; 0: do not wait) for running and queued work to
+ * finish. MF_ETIMEDOUT, with how many workers are still busy in
+ * mf_errmsg(), when they have not: the shutdown goes on, and a later call
+ * (or mf_executor_free) can wait again. MF_EDEADLK from the executor's own
+ * threads, as for mf_executor_shutdown.
+ */
+int mf_executor_shutdown_timed(mf_executor *ex, bool cancel_futures,
+                               double timeout);
+
 /* Shut down (wait, no cancel) and free. Futures stay valid. NULL: no-op.
  * Not from the executor's own threads. */
 void mf_executor_free(mf_executor *ex);
