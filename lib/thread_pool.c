@@ -52,6 +52,7 @@
 #include "lib/clock.h"
 #include "lib/error_int.h"
 #include "lib/executor_int.h"
+#include "lib/inbox.h"
 #include "lib/task_int.h"
 #include "mpifutures/thread_pool.h"
 
@@ -61,7 +62,7 @@ struct tpool {
     mf_executor base;
     /* The hand-off point, written by both sides: a lock-free LIFO, or one
      * of the markers CLOSED / BROKEN once no submit may push. */
-    alignas(64) _Atomic(mf_future *) inbox;
+    alignas(64) struct mf__inbox inbox;
     _Atomic int broken; /* set (under mu) before BROKEN goes in */
     /* Written by workers, read by submitters. */
     alignas(64) _Atomic size_t spinning; /* watching inbox unlocked */
@@ -92,67 +93,33 @@ struct worker_arg {
 static _Thread_local struct tpool *current_pool;
 static _Thread_local char current_origin[128];
 
-static char closed_marker, broken_marker;
-#define INBOX_CLOSED ((mf_future *)(void *)&closed_marker)
-#define INBOX_BROKEN ((mf_future *)(void *)&broken_marker)
-
-static inline bool is_marker(const mf_future *top)
+/* Append a list, oldest first, to the FIFO (caller holds mu). */
+static void append(struct tpool *p, mf_future *first, mf_future *last)
 {
-    return top == INBOX_CLOSED || top == INBOX_BROKEN;
-}
-
-/* Is there submitted work in the inbox? (a hint unless seq_cst) */
-static inline bool inbox_has_work(struct tpool *p, memory_order mo)
-{
-    mf_future *top = atomic_load_explicit(&p->inbox, mo);
-    return top != NULL && !is_marker(top);
-}
-
-/* Append a LIFO list, reversed to oldest first, to the FIFO (holds mu). */
-static void append_lifo(struct tpool *p, mf_future *lifo)
-{
-    if (lifo == NULL)
+    if (first == NULL)
         return;
-    mf_future *fifo = NULL, *last = lifo;
-    while (lifo != NULL) {
-        mf_future *next = lifo->qnext;
-        lifo->qnext = fifo;
-        fifo = lifo;
-        lifo = next;
-    }
     if (p->tail != NULL)
-        p->tail->qnext = fifo;
+        p->tail->qnext = first;
     else
-        p->head = fifo;
+        p->head = first;
     p->tail = last;
 }
 
 /* Move the inbox onto the FIFO (caller holds mu). */
 static void refill(struct tpool *p)
 {
-    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
-    /* acquire: the pushed futures' contents are visible to us. */
-    while (top != NULL && !is_marker(top) &&
-           !atomic_compare_exchange_weak_explicit(
-               &p->inbox, &top, NULL, memory_order_acquire,
-               memory_order_relaxed))
-        ;
-    if (top != NULL && !is_marker(top))
-        append_lifo(p, top);
+    mf_future *last;
+    mf_future *first = mf__inbox_take(&p->inbox, &last);
+    append(p, first, last);
 }
 
-/* Close the inbox with a marker (the first marker stays) and move what it
- * held onto the FIFO (caller holds mu). */
+/* Close the inbox with a marker and move what it held onto the FIFO
+ * (caller holds mu). */
 static void close_inbox(struct tpool *p, mf_future *marker)
 {
-    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
-    while (!is_marker(top) &&
-           !atomic_compare_exchange_weak_explicit(
-               &p->inbox, &top, marker, memory_order_acq_rel,
-               memory_order_relaxed))
-        ;
-    if (!is_marker(top))
-        append_lifo(p, top);
+    mf_future *last;
+    mf_future *first = mf__inbox_close(&p->inbox, marker, &last);
+    append(p, first, last);
 }
 
 /* Detach everything queued (caller holds mu). */
@@ -191,7 +158,7 @@ static void break_pool(struct tpool *p, const char *fmt, ...)
         va_end(ap);
         atomic_store_explicit(&p->broken, 1, memory_order_relaxed);
     }
-    close_inbox(p, INBOX_BROKEN);
+    close_inbox(p, MF__INBOX_BROKEN);
     mf_future *list = take_all(p);
     char msg[sizeof p->broken_msg];
     memcpy(msg, p->broken_msg, sizeof msg);
@@ -320,7 +287,7 @@ static void *worker_main(void *arg)
             for (unsigned i = 1;; i++) {
                 mf__spin_step(i);
                 /* relaxed: a hint only; refill() acquires. */
-                if (inbox_has_work(p, memory_order_relaxed) ||
+                if (mf__inbox_has_work(&p->inbox, memory_order_relaxed) ||
                     atomic_load_explicit(&p->closed, memory_order_relaxed))
                     break;
                 if ((i & 15) == 0 && mf__now() >= end)
@@ -331,7 +298,7 @@ static void *worker_main(void *arg)
         atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
         /* seq_cst pair with the submitter: announce, then re-check. */
         atomic_fetch_add_explicit(&p->sleeping, 1, memory_order_seq_cst);
-        if (p->head == NULL && !inbox_has_work(p, memory_order_seq_cst) &&
+        if (p->head == NULL && !mf__inbox_has_work(&p->inbox, memory_order_seq_cst) &&
             !atomic_load_explicit(&p->closed, memory_order_seq_cst)) {
             /* A pending flag must mean "a signal will reach a waiter": a
              * submitter that set it signals under mu, i.e. after we wait. */
@@ -387,16 +354,11 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
         }
     }
 
-    /* One CAS checks that the inbox is open and pushes. seq_cst: the push
-     * must precede our read of `sleeping` (see the design notes). */
-    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_relaxed);
-    do {
-        if (is_marker(top))
-            return closed_error(p, top);
-        fs[0]->qnext = top;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &p->inbox, &top, fs[n - 1], memory_order_seq_cst,
-        memory_order_relaxed));
+    /* One CAS checks that the inbox is open and pushes; seq_cst, so the
+     * push precedes our read of `sleeping` (see the design notes). */
+    mf_future *closed = mf__inbox_push(&p->inbox, fs[0], fs[n - 1]);
+    if (closed != NULL)
+        return closed_error(p, closed);
     size_t sleeping = atomic_load_explicit(&p->sleeping, memory_order_seq_cst);
     size_t spinning = atomic_load_explicit(&p->spinning, memory_order_seq_cst);
 
@@ -451,7 +413,7 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
 
 static int closed_error(struct tpool *p, mf_future *marker)
 {
-    if (marker == INBOX_BROKEN) {
+    if (marker == MF__INBOX_BROKEN) {
         pthread_mutex_lock(&p->mu);
         int rc = mf__seterr(MF_EBROKEN, "%s", p->broken_msg);
         pthread_mutex_unlock(&p->mu);
@@ -464,15 +426,15 @@ static int closed_error(struct tpool *p, mf_future *marker)
 static int tp_accepting(mf_executor *ex)
 {
     struct tpool *p = (struct tpool *)ex;
-    mf_future *top = atomic_load_explicit(&p->inbox, memory_order_acquire);
-    return is_marker(top) ? closed_error(p, top) : MF_OK;
+    mf_future *closed = mf__inbox_closed(&p->inbox);
+    return closed != NULL ? closed_error(p, closed) : MF_OK;
 }
 
 static int tp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
 {
     struct tpool *p = (struct tpool *)ex;
     pthread_mutex_lock(&p->mu);
-    close_inbox(p, INBOX_CLOSED);
+    close_inbox(p, MF__INBOX_CLOSED);
     mf_future *list = cancel_futures ? take_all(p) : NULL;
     atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
     /* A submit that raced with us may have pushed its work and then found
@@ -594,7 +556,7 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
     pthread_mutex_init(&p->join_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     mf__cond_init(&p->exit_cv);
-    atomic_init(&p->inbox, NULL);
+    mf__inbox_init(&p->inbox);
     atomic_init(&p->spinning, 0);
     atomic_init(&p->sleeping, 0);
     atomic_init(&p->wake_pending, 0);
