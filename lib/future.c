@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cb_runner.h"
 #include "lib/clock.h"
 #include "lib/error_int.h"
 #include "lib/future_int.h"
@@ -247,6 +248,13 @@ static void notify(mf_future *f, uint32_t final)
     f->more_cbs = NULL;
     pthread_mutex_unlock(mu);
 
+    if (fn == NULL && more == NULL)
+        return;
+    struct mf__cb_runner *runner = mf__cb_runner_current();
+    if (runner != NULL) { /* this thread must not block: hand them over */
+        mf__cb_runner_post(runner, f, fn, arg, more);
+        return;
+    }
     if (fn != NULL)
         fn(f, arg);
     /* more is newest first: reverse to fire in the order added. */
