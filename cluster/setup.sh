@@ -21,6 +21,7 @@ packages=(
   libmsgpack-dev                     # msgpack-c 4.0 (serialization/)
   libcmocka-dev                      # unit tests
   libuv1-dev                         # event loop, libuv baseline benchmark
+  libopenmpi-dev openmpi-bin         # Open MPI 4.1 (ranks/), mpiexec
 )
 
 missing=()

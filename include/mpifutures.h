@@ -13,6 +13,7 @@
 #include "mpifutures/task.h"
 #include "mpifutures/executor.h"
 #include "mpifutures/thread_pool.h"
+#include "mpifutures/mpi_pool.h"
 #include "mpifutures/wait.h"
 
 #define MF_VERSION_MAJOR 0

@@ -1,0 +1,64 @@
+/*
+ * mpifutures/mpi_pool.h -- an executor whose workers are MPI processes.
+ *
+ * Rank 0 owns the futures and one scheduler thread, the only thread that
+ * calls MPI; every other rank runs the worker loop. Tasks travel as
+ * MessagePack (task id, arguments) and come back as results or errors; the
+ * executor interface is the thread pool's (executor.h), so moving work from
+ * threads to processes changes only the line that creates the executor.
+ *
+ *   int main(int argc, char **argv) {
+ *       register_my_tasks();                 // same tasks, same order,
+ *       mf_executor *ex;                     // on every rank
+ *       if (mf_mpi_pool_new(&argc, &argv, NULL, &ex) != MF_OK) return 1;
+ *       if (ex == NULL) return 0;            // a worker rank: done
+ *       ... submit, map, wait ...            // rank 0 only
+ *       mf_executor_free(ex);                // stops workers, MPI_Finalize
+ *   }
+ *
+ * Started alone (no mpirun: an MPI singleton), rank 0 spawns its workers
+ * with MPI_Comm_spawn, running this same program; they take the worker
+ * branch above.
+ */
+#ifndef MPIFUTURES_MPI_POOL_H
+#define MPIFUTURES_MPI_POOL_H
+
+#include <stddef.h>
+
+#include "executor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mf_mpi_pool_opts {
+    /* Started without mpirun: how many workers to spawn; 0 (default) = the
+     * number of online cores. Under mpirun the workers are the world's
+     * other ranks and this is ignored. */
+    size_t max_workers;
+    /* Messages (chunks of tasks) in flight per worker, to hide latency;
+     * 0 (default) = 2. */
+    unsigned prefetch;
+    /* Seconds to wait for every worker's start-up handshake; 0 = 60. */
+    double startup_timeout;
+} mf_mpi_pool_opts;
+
+/*
+ * Collective: call on every rank, after registering tasks. Initializes MPI
+ * (MPI_THREAD_SERIALIZED) unless the program already did; then
+ * - on rank 0: *out is the pool's executor;
+ * - on every other rank (and in spawned workers): runs the worker loop until
+ *   rank 0 shuts the pool down, finalizes MPI if this call initialized it,
+ *   and returns MF_OK with *out == NULL: return from main.
+ * Fails with MF_EMPI (MPI thread level too low, spawn failed), MF_ETIMEDOUT
+ * (a worker never reported), or MF_ESTATE when a worker registered other
+ * tasks than rank 0 (count and names hash differ); mf_errmsg() says which
+ * rank and what to do. Main thread only.
+ */
+int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
+                    mf_executor **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPIFUTURES_MPI_POOL_H */

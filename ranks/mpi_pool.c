@@ -1,0 +1,934 @@
+/*
+ * ranks/mpi_pool.c -- the MPI process pool on rank 0: launch, handshake and
+ * the scheduler thread.
+ *
+ * Design notes
+ * - One scheduler thread is the only thread that calls MPI after start-up
+ *   (MPI_THREAD_SERIALIZED: the main thread calls MPI_Init before it exists
+ *   and MPI_Finalize after it has been joined).
+ * - Submitters push onto a lock-free inbox (lib/inbox.h) and wake the
+ *   scheduler only when it announced that it sleeps (`sleeping`, seq_cst on
+ *   both sides, as in the thread pool). The scheduler never polls the inbox
+ *   on a timer: with nothing in flight it blocks on `cv`.
+ * - A scheduler pass: take the inbox; dispatch chunks to workers with free
+ *   credit (fewest messages in flight first: pull-style balancing, up to
+ *   `prefetch` messages each); receive results; reap finished sends. After
+ *   a pass that did work it goes round again at once; while work is in
+ *   flight and nothing happens it spins briefly, then sleeps on `cv` with a
+ *   timeout that doubles up to 1 ms, so an idle root costs ~0% CPU and a
+ *   submit still wakes it at once.
+ * - Each TASKS message is recorded per worker (its slots, in order); the
+ *   worker answers messages in order, so a RESULTS message is matched to
+ *   the oldest record, and any of its futures the message did not answer
+ *   (an unreadable entry, a malformed or BROKEN reply) fail with
+ *   MF_EDECODE. A future is never left waiting on a message that was
+ *   answered.
+ * - Futures are completed on the scheduler thread, with their callbacks
+ *   handed to a callback runner thread (lib/cb_runner.h): a slow callback
+ *   never stalls MPI progress.
+ * - Shutdown closes the inbox with a marker and moves its contents to
+ *   `handoff` (under mu); the scheduler cancels (cancel_futures) or runs
+ *   everything pending, then sends STOP to every worker and exits.
+ *   A dead worker makes Open MPI 4 abort the whole job (its default error
+ *   handler); rank 0 cannot wait forever on it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cb_runner.h"
+#include "lib/clock.h"
+#include "lib/error_int.h"
+#include "lib/executor_int.h"
+#include "lib/inbox.h"
+#include "lib/task_int.h"
+#include "mpifutures/mpi_pool.h"
+#include "ranks/mpi_int.h"
+#include "serialization/envelope.h"
+
+struct msgrec {
+    uint32_t *slots; /* slot indices of this TASKS message */
+    uint32_t n;
+};
+
+struct worker {
+    int rank;
+    char host[64];
+    char origin[96];  /* "rank 3 on node07" */
+    unsigned inflight; /* TASKS messages not answered */
+    struct msgrec *ring; /* prefetch records, oldest at ring_head */
+    unsigned ring_head;
+};
+
+struct slot {
+    mf_future *f;   /* NULL when free */
+    uint32_t gen;   /* bumped on every reuse: stale ids never match */
+    int worker;
+};
+
+struct send {
+    MPI_Request req;
+    mf_pack pack;
+};
+
+struct mpool {
+    mf_executor base;
+    alignas(64) struct mf__inbox inbox;
+    alignas(64) _Atomic int sleeping; /* scheduler waits on cv */
+    _Atomic int stop;                 /* shutdown requested */
+    _Atomic int cancel;               /* ... with cancel_futures */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_cond_t exit_cv;
+    bool exited;                     /* scheduler left; under mu */
+    mf_future *handoff, *handoff_last; /* from shutdown; under mu */
+    pthread_t thread;
+    pthread_mutex_t join_mu;
+    bool joined;
+
+    /* Scheduler-thread state. */
+    MPI_Comm comm;
+    int nworkers;
+    struct worker *w;
+    unsigned prefetch;
+    mf_future *head, *tail; /* pending, oldest first */
+    struct slot *slots;
+    uint32_t nslots, *freelist, nfree;
+    size_t inflight; /* futures dispatched, not completed */
+    struct send *sends;
+    size_t nsends, capsends;
+    char *rbuf;
+    size_t rcap;
+    struct mf__cb_runner *runner;
+    uint64_t stale_results; /* results for ids we no longer wait on */
+    bool we_initialized_mpi;
+};
+
+/* --- slots ------------------------------------------------------------------- */
+
+static int slot_alloc(struct mpool *p, mf_future *f, int worker,
+                      uint32_t *out)
+{
+    if (p->nfree == 0) {
+        uint32_t n = p->nslots ? p->nslots * 2 : 256;
+        struct slot *s = realloc(p->slots, n * sizeof *s);
+        if (s == NULL)
+            return MF_ENOMEM;
+        p->slots = s;
+        uint32_t *fl = realloc(p->freelist, n * sizeof *fl);
+        if (fl == NULL)
+            return MF_ENOMEM;
+        p->freelist = fl;
+        for (uint32_t i = n; i-- > p->nslots;) {
+            p->slots[i].f = NULL;
+            p->slots[i].gen = 0;
+            p->freelist[p->nfree++] = i;
+        }
+        p->nslots = n;
+    }
+    uint32_t i = p->freelist[--p->nfree];
+    p->slots[i].f = f;
+    p->slots[i].gen++;
+    p->slots[i].worker = worker;
+    *out = i;
+    return MF_OK;
+}
+
+static uint64_t slot_id(const struct mpool *p, uint32_t i)
+{
+    return (uint64_t)p->slots[i].gen << 32 | i;
+}
+
+/* The slot an id names, if it is still waiting, else UINT32_MAX. */
+static uint32_t slot_of(const struct mpool *p, uint64_t id)
+{
+    uint32_t i = (uint32_t)id;
+    if (i >= p->nslots || p->slots[i].f == NULL ||
+        p->slots[i].gen != (uint32_t)(id >> 32))
+        return UINT32_MAX;
+    return i;
+}
+
+/* Hand f's outcome over and free its slot; drops the pool's reference. */
+static void slot_done(struct mpool *p, uint32_t i)
+{
+    mf_future *f = p->slots[i].f;
+    p->slots[i].f = NULL;
+    p->freelist[p->nfree++] = i;
+    p->inflight--;
+    mf_future_release(f);
+}
+
+static void slot_fail(struct mpool *p, uint32_t i, int code,
+                      const char *kind, const char *fmt, const char *detail)
+{
+    mf_future *f = p->slots[i].f;
+    struct worker *w = &p->w[p->slots[i].worker];
+    mf__future_complete_error(f, code, kind, f->work.task->name, w->origin,
+                              fmt, detail);
+    slot_done(p, i);
+}
+
+/* --- sending ----------------------------------------------------------------- */
+
+static struct send *send_new(struct mpool *p)
+{
+    if (p->nsends == p->capsends) {
+        size_t n = p->capsends ? p->capsends * 2 : 16;
+        struct send *s = realloc(p->sends, n * sizeof *s);
+        if (s == NULL)
+            return NULL;
+        for (size_t i = p->capsends; i < n; i++)
+            mf_pack_init(&s[i].pack);
+        p->sends = s;
+        p->capsends = n;
+    }
+    struct send *s = &p->sends[p->nsends];
+    mf_pack_reset(&s->pack);
+    return s;
+}
+
+/* Free the buffers of finished sends. Returns how many finished. */
+static int reap_sends(struct mpool *p)
+{
+    int done = 0;
+    for (size_t i = 0; i < p->nsends;) {
+        int flag = 0;
+        MPI_Test(&p->sends[i].req, &flag, MPI_STATUS_IGNORE);
+        if (!flag) {
+            i++;
+            continue;
+        }
+        /* Swap the finished entry (and its buffer) with the last live one. */
+        struct send t = p->sends[i];
+        p->sends[i] = p->sends[p->nsends - 1];
+        p->sends[p->nsends - 1] = t;
+        p->nsends--;
+        done++;
+    }
+    return done;
+}
+
+/* --- dispatch ---------------------------------------------------------------- */
+
+static int pick_worker(const struct mpool *p)
+{
+    int best = -1;
+    for (int i = 0; i < p->nworkers; i++)
+        if (p->w[i].inflight < p->prefetch &&
+            (best < 0 || p->w[i].inflight < p->w[best].inflight))
+            best = i;
+    return best;
+}
+
+/* Send the oldest pending chunk to worker wi. Returns 1 if it sent. */
+static int dispatch_one(struct mpool *p, int wi)
+{
+    struct worker *w = &p->w[wi];
+    mf_future *first = p->head;
+    uint32_t k = first->chunk + 1;
+    mf_future *after = first;
+    for (uint32_t i = 0; i < k; i++)
+        after = after->qnext;
+    p->head = after;
+    if (after == NULL)
+        p->tail = NULL;
+
+    struct send *s = send_new(p);
+    struct msgrec *rec = &w->ring[(w->ring_head + w->inflight) % p->prefetch];
+    uint32_t *ids = realloc(rec->slots, k * sizeof *ids);
+    if (s == NULL || ids == NULL) {
+        /* Out of memory: fail this chunk rather than lose it. */
+        for (mf_future *f = first, *next; f != after; f = next) {
+            next = f->qnext;
+            if (mf__future_set_running(f))
+                mf__future_complete_error(f, MF_ENOMEM, "MemoryError",
+                                          f->work.task->name, "rank 0",
+                                          "%s", "out of memory dispatching");
+            mf_future_release(f);
+        }
+        if (ids != NULL)
+            rec->slots = ids;
+        return 1;
+    }
+    rec->slots = ids;
+    rec->n = 0;
+    mf__msg_tasks_begin(&s->pack, 0); /* count patched below */
+    size_t count_at = s->pack.len - 1;
+    for (mf_future *f = first, *next; f != after; f = next) {
+        next = f->qnext;
+        if (!mf__future_set_running(f)) { /* cancelled while queued */
+            mf_future_release(f);
+            continue;
+        }
+        uint32_t si;
+        if (slot_alloc(p, f, wi, &si) != MF_OK) {
+            mf__future_complete_error(f, MF_ENOMEM, "MemoryError",
+                                      f->work.task->name, "rank 0", "%s",
+                                      "out of memory dispatching");
+            mf_future_release(f);
+            continue;
+        }
+        p->inflight++;
+        ids[rec->n++] = si;
+        mf__msg_task(&s->pack, slot_id(p, si), f->work.task->id,
+                     mf__future_args(f), f->args_len);
+    }
+    if (rec->n == 0)
+        return 1; /* all were cancelled */
+    /* Patch the entry count: a fixarray header up to 15, else rebuild. */
+    if (rec->n <= 15) {
+        s->pack.data[count_at] = (char)(0x90 | rec->n);
+    } else {
+        mf_pack body = s->pack;
+        mf_pack_init(&s->pack);
+        mf__msg_tasks_begin(&s->pack, rec->n);
+        mf__pack_raw(&s->pack, body.data + count_at + 1,
+                     body.len - count_at - 1);
+        mf_pack_fini(&body);
+    }
+    if (s->pack.err != MF_OK) {
+        for (uint32_t i = 0; i < rec->n; i++)
+            slot_fail(p, ids[i], MF_ENOMEM, "MemoryError", "%s",
+                      "out of memory packing the task message");
+        return 1;
+    }
+    if (MPI_Isend(s->pack.data, (int)s->pack.len, MPI_BYTE, w->rank,
+                  MF__TAG_TASKS, p->comm, &s->req) != MPI_SUCCESS) {
+        for (uint32_t i = 0; i < rec->n; i++)
+            slot_fail(p, ids[i], MF_EMPI, "MPIError", "%s",
+                      "MPI_Isend of the task message failed");
+        return 1;
+    }
+    p->nsends++;
+    w->inflight++;
+    return 1;
+}
+
+static int dispatch(struct mpool *p)
+{
+    int did = 0;
+    while (p->head != NULL) {
+        int wi = pick_worker(p);
+        if (wi < 0)
+            break;
+        did |= dispatch_one(p, wi);
+    }
+    return did;
+}
+
+/* --- results ----------------------------------------------------------------- */
+
+/* The oldest unanswered message of worker wi: its futures not completed by
+ * the answer fail with `why`. */
+static void close_message(struct mpool *p, int wi, const char *why)
+{
+    struct worker *w = &p->w[wi];
+    if (w->inflight == 0)
+        return;
+    struct msgrec *rec = &w->ring[w->ring_head];
+    for (uint32_t i = 0; i < rec->n; i++) {
+        uint32_t si = rec->slots[i];
+        if (p->slots[si].f != NULL && p->slots[si].worker == wi)
+            slot_fail(p, si, MF_EDECODE, "DecodeError",
+                      "no result came back for this task: %s", why);
+    }
+    rec->n = 0;
+    w->ring_head = (w->ring_head + 1) % p->prefetch;
+    w->inflight--;
+}
+
+static void handle_results(struct mpool *p, int wi, const char *buf,
+                           size_t len)
+{
+    struct worker *w = &p->w[wi];
+    int kind;
+    char why[256] = "the worker's reply was cut short";
+    if (mf__msg_kind(buf, len, &kind) != MF_OK) {
+        snprintf(why, sizeof why, "malformed reply from %s: %s", w->origin,
+                 mf_errmsg());
+        close_message(p, wi, why);
+        return;
+    }
+    if (kind == MF__MSG_BROKEN) {
+        int64_t r;
+        mf_value m;
+        if (mf__msg_read_broken(buf, len, &r, &m) == MF_OK)
+            snprintf(why, sizeof why, "%s could not read it: %.*s",
+                     w->origin, (int)m.via.str.len, m.via.str.ptr);
+        close_message(p, wi, why);
+        return;
+    }
+    int64_t rank;
+    struct mf__msg_iter it;
+    if (kind != MF__MSG_RESULTS ||
+        mf__msg_read_results(buf, len, &rank, &it) != MF_OK) {
+        snprintf(why, sizeof why, "malformed reply from %s: %s", w->origin,
+                 mf_errmsg());
+        close_message(p, wi, why);
+        return;
+    }
+    for (;;) {
+        struct mf__result_msg r;
+        int id_ok;
+        int rc = mf__msg_next_result(&it, &r, &id_ok);
+        if (rc == MF_EOF)
+            break;
+        uint32_t si = id_ok ? slot_of(p, r.id) : UINT32_MAX;
+        if (si == UINT32_MAX || p->slots[si].worker != wi) {
+            p->stale_results++;
+            continue;
+        }
+        if (rc != MF_OK) {
+            slot_fail(p, si, MF_EDECODE, "DecodeError",
+                      "malformed result: %s", mf_errmsg());
+            continue;
+        }
+        mf_future *f = p->slots[si].f;
+        if (!r.failed) {
+            mf__future_complete_bytes(f, r.value, r.value_len);
+        } else {
+            int code = (r.code > 0 && r.code < MF_ERR_MAX) ? (int)r.code
+                                                            : MF_ETASK;
+            char kind_s[64];
+            snprintf(kind_s, sizeof kind_s, "%.*s", (int)r.kind.via.str.len,
+                     r.kind.via.str.ptr);
+            mf__future_complete_error(f, code, kind_s, f->work.task->name,
+                                      w->origin, "%.*s",
+                                      (int)r.message.via.str.len,
+                                      r.message.via.str.ptr);
+        }
+        slot_done(p, si);
+    }
+    close_message(p, wi, why);
+}
+
+/* Receive everything that has arrived. Returns 1 if anything did. */
+static int poll_results(struct mpool *p)
+{
+    int did = 0;
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MF__TAG_RESULTS, p->comm, &flag, &st);
+        if (!flag)
+            return did;
+        int n;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        if ((size_t)n > p->rcap) {
+            char *b = realloc(p->rbuf, (size_t)n);
+            if (b == NULL) /* cannot receive it: leave it for later */
+                return did;
+            p->rbuf = b;
+            p->rcap = (size_t)n;
+        }
+        MPI_Recv(p->rbuf, n, MPI_BYTE, st.MPI_SOURCE, MF__TAG_RESULTS,
+                 p->comm, MPI_STATUS_IGNORE);
+        did = 1;
+        int wi = st.MPI_SOURCE - 1;
+        if (wi >= 0 && wi < p->nworkers)
+            handle_results(p, wi, p->rbuf, (size_t)n);
+    }
+}
+
+/* --- the scheduler thread ---------------------------------------------------- */
+
+static void append_pending(struct mpool *p, mf_future *first,
+                           mf_future *last)
+{
+    if (first == NULL)
+        return;
+    if (p->tail != NULL)
+        p->tail->qnext = first;
+    else
+        p->head = first;
+    p->tail = last;
+}
+
+static int take_submits(struct mpool *p)
+{
+    mf_future *last;
+    mf_future *first = mf__inbox_take(&p->inbox, &last);
+    append_pending(p, first, last);
+    return first != NULL;
+}
+
+/* Cancel everything not dispatched yet. */
+static void cancel_pending(struct mpool *p)
+{
+    mf_future *f = p->head;
+    p->head = p->tail = NULL;
+    while (f != NULL) {
+        mf_future *next = f->qnext;
+        mf_future_cancel(f);
+        mf_future_release(f);
+        f = next;
+    }
+}
+
+static void stop_workers(struct mpool *p)
+{
+    mf_pack stop;
+    mf_pack_init(&stop);
+    mf__msg_stop(&stop);
+    MPI_Request *reqs = calloc((size_t)p->nworkers, sizeof *reqs);
+    for (int i = 0; i < p->nworkers; i++) {
+        if (reqs != NULL)
+            MPI_Isend(stop.data, (int)stop.len, MPI_BYTE, p->w[i].rank,
+                      MF__TAG_CTRL, p->comm, &reqs[i]);
+        else
+            MPI_Send(stop.data, (int)stop.len, MPI_BYTE, p->w[i].rank,
+                     MF__TAG_CTRL, p->comm);
+    }
+    if (reqs != NULL)
+        MPI_Waitall(p->nworkers, reqs, MPI_STATUSES_IGNORE);
+    free(reqs);
+    mf_pack_fini(&stop);
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct mpool *p = arg;
+    pthread_setname_np(pthread_self(), "mf-mpi-sched");
+    mf__cb_runner_bind(p->runner);
+    unsigned idle = 0;
+    long backoff_ns = 20000;
+    for (;;) {
+        int did = take_submits(p);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) {
+            pthread_mutex_lock(&p->mu);
+            mf_future *first = p->handoff, *last = p->handoff_last;
+            p->handoff = p->handoff_last = NULL;
+            pthread_mutex_unlock(&p->mu);
+            append_pending(p, first, last);
+            if (atomic_load_explicit(&p->cancel, memory_order_acquire))
+                cancel_pending(p);
+        }
+        did |= dispatch(p);
+        did |= poll_results(p);
+        did |= reap_sends(p);
+        bool busy = p->inflight > 0 || p->head != NULL || p->nsends > 0;
+        if (!busy && atomic_load_explicit(&p->stop, memory_order_acquire) &&
+            !mf__inbox_has_work(&p->inbox, memory_order_acquire)) {
+            pthread_mutex_lock(&p->mu);
+            bool more = p->handoff != NULL;
+            pthread_mutex_unlock(&p->mu);
+            if (!more)
+                break;
+        }
+        if (did) {
+            idle = 0;
+            backoff_ns = 20000;
+            continue;
+        }
+        /* Nothing happened. Spin a little while work is in flight (a
+         * result may be microseconds away), then sleep on cv: forever when
+         * idle, else with a timeout that grows to 1 ms. */
+        if (busy && ++idle < 256) {
+            mf__spin_step(idle);
+            continue;
+        }
+        pthread_mutex_lock(&p->mu);
+        atomic_store_explicit(&p->sleeping, 1, memory_order_seq_cst);
+        if (!mf__inbox_has_work(&p->inbox, memory_order_seq_cst) &&
+            !atomic_load_explicit(&p->stop, memory_order_seq_cst)) {
+            if (busy) {
+                mf__cond_wait_until(&p->cv, &p->mu,
+                                    mf__now() + (double)backoff_ns * 1e-9);
+                if (backoff_ns < 1000000L)
+                    backoff_ns *= 2;
+            } else {
+                pthread_cond_wait(&p->cv, &p->mu);
+            }
+        }
+        atomic_store_explicit(&p->sleeping, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&p->mu);
+    }
+    stop_workers(p);
+    mf__cb_runner_bind(NULL);
+    pthread_mutex_lock(&p->mu);
+    p->exited = true;
+    pthread_cond_broadcast(&p->exit_cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* --- executor ops ------------------------------------------------------------ */
+
+static int mp_closed_error(void)
+{
+    return mf__seterr(MF_ESHUTDOWN, "submit after shutdown: this MPI pool "
+                                    "no longer accepts work");
+}
+
+static int mp_accepting(mf_executor *ex)
+{
+    struct mpool *p = (struct mpool *)ex;
+    return mf__inbox_closed(&p->inbox) ? mp_closed_error() : MF_OK;
+}
+
+static int mp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
+{
+    struct mpool *p = (struct mpool *)ex;
+    if (chunk == 0)
+        chunk = 1;
+    if (chunk > UINT32_MAX)
+        chunk = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        fs[i]->qnext = i > 0 ? fs[i - 1] : NULL;
+        fs[i]->chunk = i % chunk == 0
+                           ? (uint32_t)((n - i < chunk ? n - i : chunk) - 1)
+                           : 0;
+    }
+    if (mf__inbox_push(&p->inbox, fs[0], fs[n - 1]) != NULL)
+        return mp_closed_error();
+    if (atomic_load_explicit(&p->sleeping, memory_order_seq_cst)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return MF_OK;
+}
+
+static int mp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
+{
+    struct mpool *p = (struct mpool *)ex;
+    pthread_mutex_lock(&p->mu);
+    mf_future *last;
+    mf_future *first = mf__inbox_close(&p->inbox, MF__INBOX_CLOSED, &last);
+    if (first != NULL) {
+        if (p->handoff_last != NULL)
+            p->handoff_last->qnext = first;
+        else
+            p->handoff = first;
+        p->handoff_last = last;
+    }
+    if (cancel_futures)
+        atomic_store_explicit(&p->cancel, 1, memory_order_release);
+    atomic_store_explicit(&p->stop, 1, memory_order_seq_cst);
+    pthread_cond_signal(&p->cv);
+    if (timeout == 0) {
+        pthread_mutex_unlock(&p->mu);
+        return MF_OK;
+    }
+    double deadline = mf__deadline(timeout);
+    while (!p->exited) {
+        if (mf__cond_wait_until(&p->exit_cv, &p->mu, deadline) != 0 &&
+            mf__now() >= deadline) {
+            pthread_mutex_unlock(&p->mu);
+            return mf__seterr(MF_ETIMEDOUT,
+                              "shutdown: tasks still running on the MPI "
+                              "workers after %.3f s; the shutdown goes on, "
+                              "wait again or free the pool later",
+                              timeout);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_lock(&p->join_mu);
+    if (!p->joined) {
+        pthread_join(p->thread, NULL);
+        p->joined = true;
+    }
+    pthread_mutex_unlock(&p->join_mu);
+    return MF_OK;
+}
+
+static void mp_destroy(mf_executor *ex)
+{
+    struct mpool *p = (struct mpool *)ex;
+    mf__cb_runner_free(p->runner); /* fires callbacks still queued */
+    MPI_Comm_free(&p->comm);
+    if (p->we_initialized_mpi)
+        MPI_Finalize();
+    for (int i = 0; i < p->nworkers; i++) {
+        for (unsigned k = 0; k < p->prefetch; k++)
+            free(p->w[i].ring[k].slots);
+        free(p->w[i].ring);
+    }
+    for (size_t i = 0; i < p->capsends; i++)
+        mf_pack_fini(&p->sends[i].pack);
+    free(p->sends);
+    free(p->w);
+    free(p->slots);
+    free(p->freelist);
+    free(p->rbuf);
+    pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->exit_cv);
+    pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->join_mu);
+    free(p);
+}
+
+static size_t mp_auto_chunk(mf_executor *ex, size_t n)
+{
+    /* Until task times are measured: a few messages per worker. */
+    size_t c = n / (4 * ex->max_workers);
+    return c < 1 ? 1 : c > 4096 ? 4096 : c;
+}
+
+static const struct mf__executor_ops mp_ops = {
+    .kind = "MPI pool",
+    .submit = mp_submit,
+    .accepting = mp_accepting,
+    .shutdown = mp_shutdown,
+    .destroy = mp_destroy,
+    .auto_chunk = mp_auto_chunk,
+    .local_calls = false,
+};
+
+/* --- launch ------------------------------------------------------------------ */
+
+/* Receive every worker's HELLO and check its task registry. */
+static int handshake(struct mpool *p, double timeout)
+{
+    double deadline = mf__now() + timeout;
+    int got = 0, rc = MF_OK;
+    char *buf = NULL;
+    size_t cap = 0;
+    long sleep_ns = 10000;
+    while (got < p->nworkers) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MF__TAG_CTRL, p->comm, &flag, &st);
+        if (!flag) {
+            if (mf__now() > deadline) {
+                rc = mf__seterr(MF_ETIMEDOUT,
+                                "only %d of %d MPI workers reported within "
+                                "%.0f s of start-up; did every rank call "
+                                "mf_mpi_pool_new?",
+                                got, p->nworkers, timeout);
+                break;
+            }
+            mf__sleep_ns(sleep_ns);
+            if (sleep_ns < 1000000L)
+                sleep_ns *= 2;
+            continue;
+        }
+        int n;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        if ((size_t)n > cap) {
+            char *b = realloc(buf, (size_t)n);
+            if (b == NULL) {
+                rc = mf__seterr(MF_ENOMEM, "handshake: out of memory");
+                break;
+            }
+            buf = b;
+            cap = (size_t)n;
+        }
+        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, MF__TAG_CTRL, p->comm,
+                 MPI_STATUS_IGNORE);
+        struct mf__hello h;
+        int wi = st.MPI_SOURCE - 1;
+        if (wi < 0 || wi >= p->nworkers ||
+            mf__msg_read_hello(buf, (size_t)n, &h) != MF_OK) {
+            rc = mf__seterr(MF_EDECODE,
+                            "rank %d sent a malformed start-up message: %s",
+                            st.MPI_SOURCE, mf_errmsg());
+            break;
+        }
+        struct worker *w = &p->w[wi];
+        snprintf(w->host, sizeof w->host, "%.*s", (int)h.host.via.str.len,
+                 h.host.via.str.ptr);
+        snprintf(w->origin, sizeof w->origin, "rank %d on %s", w->rank,
+                 w->host);
+        if (h.ntasks != mf_task_count() ||
+            h.names_hash != mf_task_names_hash()) {
+            rc = mf__seterr(MF_ESTATE,
+                            "%s registered %llu tasks (names hash %016llx) "
+                            "but rank 0 registered %zu (hash %016llx): "
+                            "register the same tasks, in the same order, on "
+                            "every rank before mf_mpi_pool_new",
+                            w->origin, (unsigned long long)h.ntasks,
+                            (unsigned long long)h.names_hash,
+                            mf_task_count(),
+                            (unsigned long long)mf_task_names_hash());
+            break;
+        }
+        got++;
+    }
+    free(buf);
+    return rc;
+}
+
+static int mpi_fail(int code, const char *what)
+{
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(code, msg, &len);
+    return mf__seterr(MF_EMPI, "%s failed: %.*s", what, len, msg);
+}
+
+/* Start MPI_Comm_spawn'ed workers running this same program. */
+static int spawn_workers(size_t n, char **argv, MPI_Comm *comm)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return mf__seterr(MF_ESYS, "cannot find this program's path to "
+                                   "spawn MPI workers: %s",
+                          strerror(errno));
+    exe[len] = '\0';
+    MPI_Comm inter;
+    int *errs = calloc(n, sizeof *errs);
+    if (errs == NULL)
+        return mf__seterr(MF_ENOMEM, "spawn: out of memory");
+    int rc = MPI_Comm_spawn(exe, argv && argv[0] ? argv + 1 : MPI_ARGV_NULL,
+                            (int)n, MPI_INFO_NULL, 0, MPI_COMM_SELF, &inter,
+                            errs);
+    free(errs);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(rc, "MPI_Comm_spawn of the pool's workers");
+    rc = MPI_Intercomm_merge(inter, 0, comm);
+    MPI_Comm_free(&inter);
+    return rc == MPI_SUCCESS ? MF_OK : mpi_fail(rc, "MPI_Intercomm_merge");
+}
+
+int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
+                    mf_executor **out)
+{
+    if (out == NULL)
+        return mf__seterr(MF_EINVAL, "mf_mpi_pool_new: out is NULL");
+    *out = NULL;
+    mf_mpi_pool_opts o = {0};
+    if (opts != NULL)
+        o = *opts;
+    if (o.prefetch == 0)
+        o.prefetch = 2;
+    if (o.startup_timeout <= 0)
+        o.startup_timeout = 60;
+
+    int initialized, provided, rc;
+    bool we_init = false;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+        /* A singleton may need to spawn more workers than it has slots. */
+        setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
+        rc = MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(rc, "MPI_Init_thread");
+        we_init = true;
+    } else {
+        MPI_Query_thread(&provided);
+    }
+    if (provided < MPI_THREAD_SERIALIZED) {
+        rc = mf__seterr(MF_EMPI,
+                        "MPI provides thread level %d, the pool needs "
+                        "MPI_THREAD_SERIALIZED (%d): initialize MPI with "
+                        "MPI_Init_thread(..., MPI_THREAD_SERIALIZED, ...) or "
+                        "let mf_mpi_pool_new do it",
+                        provided, MPI_THREAD_SERIALIZED);
+        goto out_finalize;
+    }
+
+    MPI_Comm parent, comm;
+    MPI_Comm_get_parent(&parent);
+    if (parent != MPI_COMM_NULL) { /* a spawned worker */
+        MPI_Intercomm_merge(parent, 1, &comm);
+        rc = mf__mpi_worker_run(comm);
+        MPI_Comm_free(&comm);
+        goto out_finalize;
+    }
+    int size, rank;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (size > 1) {
+        MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+        if (rank != 0) {
+            rc = mf__mpi_worker_run(comm);
+            MPI_Comm_free(&comm);
+            goto out_finalize;
+        }
+    } else {
+        size_t n = o.max_workers;
+        if (n == 0) {
+            long c = sysconf(_SC_NPROCESSORS_ONLN);
+            n = c > 0 ? (size_t)c : 1;
+        }
+        rc = spawn_workers(n, argv ? *argv : NULL, &comm);
+        if (rc != MF_OK)
+            goto out_finalize;
+        MPI_Comm_size(comm, &size);
+    }
+
+    struct mpool *p = aligned_alloc(alignof(struct mpool), sizeof *p);
+    if (p == NULL) {
+        rc = mf__seterr(MF_ENOMEM, "MPI pool: out of memory");
+        goto out_comm;
+    }
+    memset(p, 0, sizeof *p);
+    p->base.ops = &mp_ops;
+    p->base.max_workers = (size_t)size - 1;
+    p->comm = comm;
+    p->nworkers = size - 1;
+    p->prefetch = o.prefetch;
+    p->we_initialized_mpi = we_init;
+    mf__inbox_init(&p->inbox);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->join_mu, NULL);
+    mf__cond_init(&p->cv);
+    mf__cond_init(&p->exit_cv);
+    p->w = calloc((size_t)p->nworkers, sizeof *p->w);
+    bool ok = p->w != NULL;
+    for (int i = 0; ok && i < p->nworkers; i++) {
+        p->w[i].rank = i + 1;
+        snprintf(p->w[i].origin, sizeof p->w[i].origin, "rank %d", i + 1);
+        p->w[i].ring = calloc(p->prefetch, sizeof *p->w[i].ring);
+        ok = p->w[i].ring != NULL;
+    }
+    if (!ok) {
+        rc = mf__seterr(MF_ENOMEM, "MPI pool: out of memory");
+        goto out_pool;
+    }
+    rc = p->nworkers > 0 ? handshake(p, o.startup_timeout)
+                         : mf__seterr(MF_EINVAL, "the MPI pool has no "
+                                                 "workers: run with "
+                                                 "mpirun -n 2 or more");
+    if (rc != MF_OK)
+        goto out_stop;
+    p->runner = mf__cb_runner_new("mf-mpi-cbs");
+    if (p->runner == NULL ||
+        pthread_create(&p->thread, NULL, scheduler_main, p) != 0) {
+        rc = mf__seterr(MF_ESYS, "MPI pool: cannot start its threads");
+        goto out_stop;
+    }
+    *out = &p->base;
+    return MF_OK;
+
+out_stop: {
+    /* Let every worker go home; keep the first error's message. */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", mf_errmsg());
+    stop_workers(p);
+    mf__seterr(rc, "%s", msg);
+}
+out_pool:
+    mf__cb_runner_free(p->runner);
+    p->runner = NULL;
+    p->comm = MPI_COMM_NULL;
+    p->we_initialized_mpi = false;
+    if (p->w != NULL) {
+        for (int i = 0; i < p->nworkers; i++)
+            free(p->w[i].ring);
+        free(p->w);
+    }
+    pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->exit_cv);
+    pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->join_mu);
+    free(p);
+out_comm:
+    MPI_Comm_free(&comm);
+out_finalize:
+    if (we_init)
+        MPI_Finalize();
+    return rc;
+}

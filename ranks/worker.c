@@ -1,0 +1,180 @@
+/*
+ * ranks/worker.c -- the worker loop run by every rank but the root.
+ *
+ * Design notes
+ * - Single-threaded: receive a TASKS message, run its tasks in order,
+ *   answer with one RESULTS message, repeat until STOP.
+ * - Idle without burning a core: after the last message the worker polls
+ *   with MPI_Improbe, spinning (and yielding) for about 50 us, then sleeping
+ *   with a backoff that doubles up to 1 ms. A blocking MPI_Recv would spin
+ *   at 100% in Open MPI's progress engine and steal the root's core.
+ * - Untrusted bytes: a TASKS message that cannot be read at all gets a
+ *   BROKEN reply (the root fails that message's futures); an entry that
+ *   cannot be read, names an unknown task or carries bad arguments gets an
+ *   error result for its own id.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/error_int.h"
+#include "lib/task_int.h"
+#include "ranks/mpi_int.h"
+#include "serialization/envelope.h"
+
+const char *mf__hostname(void)
+{
+    static char host[256];
+    if (host[0] == '\0' && gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown-host");
+    return host;
+}
+
+void mf__sleep_ns(long ns)
+{
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t ns_since(double t0)
+{
+    double d = mf__now() - t0;
+    return d > 0 ? (uint64_t)(d * 1e9) : 0;
+}
+
+/* Wait for the next message from the root without spinning for long. */
+static int next_message(MPI_Comm comm, MPI_Message *msg, MPI_Status *st)
+{
+    int flag = 0;
+    double spin_end = mf__now() + 50e-6;
+    long sleep_ns = 10000;
+    for (unsigned i = 1;; i++) {
+        if (MPI_Improbe(0, MPI_ANY_TAG, comm, &flag, msg, st) != MPI_SUCCESS)
+            return MF_EMPI;
+        if (flag)
+            return MF_OK;
+        if (mf__now() < spin_end) {
+            mf__spin_step(i);
+        } else {
+            mf__sleep_ns(sleep_ns);
+            if (sleep_ns < 1000000L)
+                sleep_ns *= 2;
+        }
+    }
+}
+
+/* Run every task of one TASKS message; append their results to out. */
+static void run_tasks(const void *buf, size_t len, int rank,
+                      mf_reply *reply, mf_pack *out)
+{
+    struct mf__msg_iter it;
+    if (mf__msg_read_tasks(buf, len, &it) != MF_OK) {
+        mf__msg_broken(out, rank, mf_errmsg());
+        return;
+    }
+    mf__msg_results_begin(out, rank, it.left);
+    for (;;) {
+        struct mf__task_msg t;
+        int id_ok;
+        double t0 = mf__now();
+        int rc = mf__msg_next_task(&it, &t, &id_ok);
+        if (rc == MF_EOF)
+            break;
+        uint64_t t_unpack = ns_since(t0);
+        if (rc != MF_OK) {
+            /* This entry only; ids we cannot read are failed by the root
+             * when their message's results come back short. */
+            mf__msg_result_err(out, id_ok ? t.id : UINT64_MAX, rc,
+                               rc == MF_ETYPE ? "TypeError" : "DecodeError",
+                               mf_errmsg(), t_unpack, 0, 0);
+            continue;
+        }
+        const struct mf__task *task = mf__task_by_id(t.task_id);
+        if (task == NULL) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "rank %d has no task with id %u (%zu registered)", rank,
+                     t.task_id, mf_task_count());
+            mf__msg_result_err(out, t.id, MF_ENOTASK, "UnknownTask", msg,
+                               t_unpack, 0, 0);
+            continue;
+        }
+        double t1 = mf__now();
+        mf__task_run(task, t.args, t.args_len, reply);
+        uint64_t t_run = ns_since(t1);
+        double t2 = mf__now();
+        if (reply->failed)
+            mf__msg_result_err(out, t.id, reply->code, reply->kind,
+                               reply->message, t_unpack, t_run, 0);
+        else
+            mf__msg_result_ok(out, t.id, reply->pack.data, reply->pack.len,
+                              t_unpack, t_run, ns_since(t2));
+    }
+}
+
+int mf__mpi_worker_run(MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    mf_pack out;
+    mf_pack_init(&out);
+    mf__msg_hello(&out, rank, mf__hostname(), mf_task_count(),
+                  mf_task_names_hash(), (int64_t)getpid());
+    int rc = MF_OK;
+    if (MPI_Send(out.data, (int)out.len, MPI_BYTE, 0, MF__TAG_CTRL, comm) !=
+        MPI_SUCCESS)
+        rc = MF_EMPI;
+
+    mf_reply reply;
+    mf__reply_init(&reply);
+    char *buf = NULL;
+    size_t cap = 0;
+    while (rc == MF_OK) {
+        MPI_Message msg;
+        MPI_Status st;
+        rc = next_message(comm, &msg, &st);
+        if (rc != MF_OK)
+            break;
+        int n;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        if ((size_t)n > cap) {
+            char *b = realloc(buf, (size_t)n);
+            if (b == NULL) {
+                rc = MF_ENOMEM;
+                break;
+            }
+            buf = b;
+            cap = (size_t)n;
+        }
+        if (MPI_Mrecv(buf, n, MPI_BYTE, &msg, MPI_STATUS_IGNORE) !=
+            MPI_SUCCESS) {
+            rc = MF_EMPI;
+            break;
+        }
+        if (st.MPI_TAG == MF__TAG_CTRL) {
+            int kind;
+            if (mf__msg_kind(buf, (size_t)n, &kind) == MF_OK &&
+                kind == MF__MSG_STOP)
+                break;
+            continue; /* nothing else is sent to workers on CTRL */
+        }
+        mf_pack_reset(&out);
+        run_tasks(buf, (size_t)n, rank, &reply, &out);
+        if (out.err != MF_OK) {
+            mf_pack_reset(&out);
+            mf__msg_broken(&out, rank, "out of memory packing results");
+        }
+        if (MPI_Send(out.data, (int)out.len, MPI_BYTE, 0,
+                     MF__TAG_RESULTS, comm) != MPI_SUCCESS)
+            rc = MF_EMPI;
+    }
+    free(buf);
+    mf__reply_fini(&reply);
+    mf_pack_fini(&out);
+    return rc;
+}
