@@ -14,9 +14,10 @@
  *   credit (fewest messages in flight first: pull-style balancing, up to
  *   `prefetch` messages each); receive results; reap finished sends. After
  *   a pass that did work it goes round again at once; while work is in
- *   flight and nothing happens it spins briefly, then sleeps on `cv` with a
- *   timeout that doubles up to 1 ms, so an idle root costs ~0% CPU and a
- *   submit still wakes it at once.
+ *   flight and nothing happens it polls on the shared back-off policy
+ *   (mpi_int.h: spin, then 50 us sleeps, then up to MAX_BACKOFF_NS = 4 ms),
+ *   sleeping on `cv` so that a submit still wakes it at once. A root
+ *   waiting on long tasks costs well under 1% of a core.
  * - Each TASKS message is recorded per worker (its slots, in order); the
  *   worker answers messages in order, so a RESULTS message is matched to
  *   the oldest record, and any of its futures the message did not answer
@@ -43,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "lib/cb_runner.h"
@@ -54,6 +56,10 @@
 #include "mpifutures/mpi_pool.h"
 #include "ranks/mpi_int.h"
 #include "serialization/envelope.h"
+
+/* The longest the scheduler sleeps between polls while work is in flight
+ * (the policy is mf__backoff's, shared with the workers). */
+#define MAX_BACKOFF_NS 4000000L
 
 struct msgrec {
     uint32_t *slots; /* slot indices of this TASKS message */
@@ -499,9 +505,12 @@ static void *scheduler_main(void *arg)
 {
     struct mpool *p = arg;
     pthread_setname_np(pthread_self(), "mf-mpi-sched");
+    /* Back-off sleeps are tens of microseconds: Linux's default 50 us
+     * timer slack would stretch each of them. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     mf__cb_runner_bind(p->runner);
     unsigned idle = 0;
-    long backoff_ns = 20000;
+    struct mf__backoff backoff;
     for (;;) {
         int did = take_submits(p);
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) {
@@ -527,15 +536,20 @@ static void *scheduler_main(void *arg)
         }
         if (did) {
             idle = 0;
-            backoff_ns = 20000;
             continue;
         }
         /* Nothing happened. Spin a little while work is in flight (a
          * result may be microseconds away), then sleep on cv: forever when
-         * idle, else with a timeout that grows to 1 ms. */
-        if (busy && ++idle < 256) {
-            mf__spin_step(idle);
-            continue;
+         * idle, else with a timeout that grows to MAX_BACKOFF_NS. */
+        long wait_ns = 0;
+        if (busy) {
+            if (idle++ == 0)
+                mf__backoff_start(&backoff, MAX_BACKOFF_NS);
+            wait_ns = mf__backoff_next(&backoff);
+            if (wait_ns == 0) {
+                mf__spin_step(idle);
+                continue;
+            }
         }
         pthread_mutex_lock(&p->mu);
         atomic_store_explicit(&p->sleeping, 1, memory_order_seq_cst);
@@ -543,9 +557,7 @@ static void *scheduler_main(void *arg)
             !atomic_load_explicit(&p->stop, memory_order_seq_cst)) {
             if (busy) {
                 mf__cond_wait_until(&p->cv, &p->mu,
-                                    mf__now() + (double)backoff_ns * 1e-9);
-                if (backoff_ns < 1000000L)
-                    backoff_ns *= 2;
+                                    mf__now() + (double)wait_ns * 1e-9);
             } else {
                 pthread_cond_wait(&p->cv, &p->mu);
             }
@@ -694,7 +706,8 @@ static int handshake(struct mpool *p, double timeout)
     int got = 0, rc = MF_OK;
     char *buf = NULL;
     size_t cap = 0;
-    long sleep_ns = 10000;
+    struct mf__backoff bo;
+    mf__backoff_start(&bo, 1000000L);
     while (got < p->nworkers) {
         int flag = 0;
         MPI_Status st;
@@ -708,9 +721,8 @@ static int handshake(struct mpool *p, double timeout)
                                 got, p->nworkers, timeout);
                 break;
             }
-            mf__sleep_ns(sleep_ns);
-            if (sleep_ns < 1000000L)
-                sleep_ns *= 2;
+            long ns = mf__backoff_next(&bo);
+            mf__sleep_ns(ns ? ns : 1000);
             continue;
         }
         int n;

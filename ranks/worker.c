@@ -4,10 +4,10 @@
  * Design notes
  * - Single-threaded: receive a TASKS message, run its tasks in order,
  *   answer with one RESULTS message, repeat until STOP.
- * - Idle without burning a core: after the last message the worker polls
- *   with MPI_Improbe, spinning (and yielding) for about 50 us, then sleeping
- *   with a backoff that doubles up to 1 ms. A blocking MPI_Recv would spin
- *   at 100% in Open MPI's progress engine and steal the root's core.
+ * - Idle without burning a core: the worker polls with MPI_Improbe on the
+ *   shared back-off policy (mpi_int.h), sleeping up to 1 ms between polls
+ *   once idle. A blocking MPI_Recv would spin at 100% in Open MPI's
+ *   progress engine and steal the root's core.
  * - Untrusted bytes: a TASKS message that cannot be read at all gets a
  *   BROKEN reply (the root fails that message's futures); an entry that
  *   cannot be read, names an unknown task or carries bad arguments gets an
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -41,30 +42,49 @@ void mf__sleep_ns(long ns)
     nanosleep(&ts, NULL);
 }
 
+void mf__backoff_start(struct mf__backoff *b, long cap_ns)
+{
+    b->start = mf__now();
+    b->ns = 50000;
+    b->cap_ns = cap_ns;
+}
+
+long mf__backoff_next(struct mf__backoff *b)
+{
+    double waited = mf__now() - b->start;
+    if (waited < 200e-6)
+        return 0;
+    if (waited < 5e-3)
+        return 50000;
+    long ns = b->ns;
+    if (b->ns < b->cap_ns)
+        b->ns = b->ns * 2 < b->cap_ns ? b->ns * 2 : b->cap_ns;
+    return ns;
+}
+
 static uint64_t ns_since(double t0)
 {
     double d = mf__now() - t0;
     return d > 0 ? (uint64_t)(d * 1e9) : 0;
 }
 
-/* Wait for the next message from the root without spinning for long. */
+/* Wait for the next message from the root, polling on the shared back-off
+ * policy (mpi_int.h): at once at first, never spinning for long. */
 static int next_message(MPI_Comm comm, MPI_Message *msg, MPI_Status *st)
 {
-    int flag = 0;
-    double spin_end = mf__now() + 50e-6;
-    long sleep_ns = 10000;
+    struct mf__backoff b;
+    mf__backoff_start(&b, 1000000L);
     for (unsigned i = 1;; i++) {
+        int flag = 0;
         if (MPI_Improbe(0, MPI_ANY_TAG, comm, &flag, msg, st) != MPI_SUCCESS)
             return MF_EMPI;
         if (flag)
             return MF_OK;
-        if (mf__now() < spin_end) {
+        long ns = mf__backoff_next(&b);
+        if (ns == 0)
             mf__spin_step(i);
-        } else {
-            mf__sleep_ns(sleep_ns);
-            if (sleep_ns < 1000000L)
-                sleep_ns *= 2;
-        }
+        else
+            mf__sleep_ns(ns);
     }
 }
 
@@ -121,6 +141,8 @@ int mf__mpi_worker_run(MPI_Comm comm)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
+    /* Back-off sleeps are short: do not let timer slack stretch them. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     mf_pack out;
     mf_pack_init(&out);
     mf__msg_hello(&out, rank, mf__hostname(), mf_task_count(),
