@@ -21,7 +21,9 @@ static inline double mf__now(void)
  * (negative timeouts). */
 static inline double mf__deadline(double timeout)
 {
-    if (timeout < 0 || isnan(timeout))
+    /* Beyond ~30 years is "forever": it also keeps the deadline inside
+     * what a struct timespec can hold. */
+    if (timeout < 0 || isnan(timeout) || timeout > 1e9)
         return INFINITY;
     return mf__now() + timeout;
 }

@@ -3,6 +3,7 @@
  * calls, map, and dispatch to the executor's ops.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,7 +173,9 @@ int mf_executor_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
 {
     if (ex == NULL)
         return mf__seterr(MF_EINVAL, "mf_executor_shutdown: NULL executor");
-    return ex->ops->shutdown(ex, wait ? MF_FOREVER : 0, cancel_futures);
+    int rc = ex->ops->shutdown(ex, wait ? MF_FOREVER : 0, cancel_futures);
+    /* Not waiting: work still running is expected, not a failure. */
+    return !wait && rc == MF_ETIMEDOUT ? MF_OK : rc;
 }
 
 int mf_executor_shutdown_timed(mf_executor *ex, bool cancel_futures,
@@ -188,7 +191,14 @@ void mf_executor_free(mf_executor *ex)
 {
     if (ex == NULL)
         return;
-    ex->ops->shutdown(ex, MF_FOREVER, false);
+    if (ex->ops->shutdown(ex, MF_FOREVER, false) == MF_EDEADLK) {
+        /* Freeing a pool from one of its own threads would free it under
+         * our feet: refuse loudly and leak instead. */
+        fprintf(stderr, "mpifutures: mf_executor_free called on one of the "
+                        "%s's own threads; not freed (%s)\n",
+                ex->ops->kind, mf_errmsg());
+        return;
+    }
     ex->ops->destroy(ex);
 }
 
@@ -233,10 +243,12 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
         return mf__seterr(MF_EINVAL, "mf_executor_map: NULL argument");
     if (opts == NULL)
         opts = &defaults;
+    /* The timeout counts from this call, as in Python. */
+    double timeout = opts->timeout > 0 ? opts->timeout : MF_FOREVER;
+    double deadline = mf__deadline(timeout);
     int rc = ex->ops->accepting(ex);
     if (rc != MF_OK)
         return rc;
-    double timeout = opts->timeout > 0 ? opts->timeout : MF_FOREVER;
 
     mf_map *m = calloc(1, sizeof *m);
     if (m == NULL || (n > 0 && (m->fs = calloc(n, sizeof *m->fs)) == NULL)) {
@@ -286,13 +298,15 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
     nq = 0;
     mf_pack_fini(&p);
     if (opts->unordered) {
-        rc = mf_as_completed_new(m->fs, n, timeout, &m->ac);
+        double left = isinf(deadline) ? MF_FOREVER : deadline - mf__now();
+        rc = mf_as_completed_new(m->fs, n, left < 0 && !isinf(deadline)
+                                               ? 0 : left, &m->ac);
         if (rc != MF_OK) {
             mf_map_free(m);
             return rc;
         }
     }
-    m->deadline = mf__deadline(timeout);
+    m->deadline = deadline;
     *out = m;
     return MF_OK;
 

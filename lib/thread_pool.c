@@ -63,7 +63,8 @@ struct tpool {
     /* The hand-off point, written by both sides: a lock-free LIFO, or one
      * of the markers CLOSED / BROKEN once no submit may push. */
     alignas(64) struct mf__inbox inbox;
-    _Atomic int broken; /* set (under mu) before BROKEN goes in */
+    _Atomic int broken;     /* set (under mu) before BROKEN goes in */
+    _Atomic int cancel_all; /* shut down with cancel_futures */
     /* Written by workers, read by submitters. */
     alignas(64) _Atomic size_t spinning; /* watching inbox unlocked */
     _Atomic size_t sleeping;             /* blocked on cv (or about to) */
@@ -131,16 +132,22 @@ static mf_future *take_all(struct tpool *p)
     return list;
 }
 
+/* Fail one queued (not started) future of a broken pool and drop the
+ * pool's reference. */
+static void fail_list_one(mf_future *f, const char *msg)
+{
+    const char *task = f->work_kind == MF__WORK_TASK ? f->work.task->name : "";
+    mf__future_fail(f, MF_EBROKEN, "BrokenThreadPool", task,
+                    current_origin[0] ? current_origin : "thread pool", "%s",
+                    msg);
+    mf_future_release(f);
+}
+
 static void fail_list(mf_future *list, const char *msg)
 {
     while (list != NULL) {
         mf_future *next = list->qnext;
-        const char *task =
-            list->work_kind == MF__WORK_TASK ? list->work.task->name : "";
-        mf__future_fail(list, MF_EBROKEN, "BrokenThreadPool", task,
-                        current_origin[0] ? current_origin : "thread pool",
-                        "%s", msg);
-        mf_future_release(list);
+        fail_list_one(list, msg);
         list = next;
     }
 }
@@ -156,7 +163,8 @@ static void break_pool(struct tpool *p, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(p->broken_msg, sizeof p->broken_msg, fmt, ap);
         va_end(ap);
-        atomic_store_explicit(&p->broken, 1, memory_order_relaxed);
+        /* release: broken_msg is complete before anyone sees the flag. */
+        atomic_store_explicit(&p->broken, 1, memory_order_release);
     }
     close_inbox(p, MF__INBOX_BROKEN);
     mf_future *list = take_all(p);
@@ -168,8 +176,22 @@ static void break_pool(struct tpool *p, const char *fmt, ...)
     fail_list(list, msg);
 }
 
-static void run_one(mf_future *f, mf_reply *reply)
+/* Run one dequeued item -- unless, since its chunk was dequeued, the pool
+ * broke or was shut down with cancel_futures: items of a chunk a worker
+ * holds have not started, and must be failed or cancelled like the ones
+ * still queued. */
+static void run_one(struct tpool *p, mf_future *f, mf_reply *reply)
 {
+    /* acquire: pairs with the release stores in break_pool / shutdown. */
+    if (atomic_load_explicit(&p->broken, memory_order_acquire)) {
+        fail_list_one(f, p->broken_msg);
+        return;
+    }
+    if (atomic_load_explicit(&p->cancel_all, memory_order_acquire)) {
+        mf_future_cancel(f);
+        mf_future_release(f);
+        return;
+    }
     if (mf__future_set_running(f)) {
         if (f->work_kind == MF__WORK_CALL) {
             mf__future_complete_ptr(f, f->work.fn(f->work_arg));
@@ -262,7 +284,7 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&p->mu);
             for (size_t i = 0; i < k; i++) {
                 mf_future *next = first->qnext;
-                run_one(first, &reply);
+                run_one(p, first, &reply);
                 first = next;
             }
             pthread_mutex_lock(&p->mu);
@@ -296,17 +318,20 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&p->mu);
         atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
-        /* seq_cst pair with the submitter: announce, then re-check. */
+        /* seq_cst pair with the submitter: announce, clear any stale
+         * wake-up claim, then re-check. A submitter whose exchange on
+         * wake_pending read 1 is ordered before our clear, so its push is
+         * seen by the re-check below; one that read 0 signals under mu,
+         * i.e. once we wait. (Clearing after the re-check instead lost a
+         * wake-up: a stale 1, left by a signal that found no waiter, let a
+         * submit skip its signal while we went to sleep.) */
         atomic_fetch_add_explicit(&p->sleeping, 1, memory_order_seq_cst);
-        if (p->head == NULL && !mf__inbox_has_work(&p->inbox, memory_order_seq_cst) &&
-            !atomic_load_explicit(&p->closed, memory_order_seq_cst)) {
-            /* A pending flag must mean "a signal will reach a waiter": a
-             * submitter that set it signals under mu, i.e. after we wait. */
-            atomic_store_explicit(&p->wake_pending, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->wake_pending, 0, memory_order_seq_cst);
+        if (p->head == NULL &&
+            !mf__inbox_has_work(&p->inbox, memory_order_seq_cst) &&
+            !atomic_load_explicit(&p->closed, memory_order_seq_cst))
             pthread_cond_wait(&p->cv, &p->mu);
-        }
         atomic_fetch_sub_explicit(&p->sleeping, 1, memory_order_seq_cst);
-        atomic_store_explicit(&p->wake_pending, 0, memory_order_relaxed);
     }
     pthread_mutex_unlock(&p->mu);
     mf__reply_fini(&reply);
@@ -400,7 +425,7 @@ static int tp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
     /* Make sure someone is awake to take the work: a spinner will; else
      * wake sleepers (one signal per burst, see wake_pending). */
     if (sleeping > 0 && spinning == 0 &&
-        !atomic_exchange_explicit(&p->wake_pending, 1, memory_order_relaxed)) {
+        !atomic_exchange_explicit(&p->wake_pending, 1, memory_order_seq_cst)) {
         pthread_mutex_lock(&p->mu);
         if (nchunks > 1)
             pthread_cond_broadcast(&p->cv);
@@ -435,6 +460,8 @@ static int tp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
     struct tpool *p = (struct tpool *)ex;
     pthread_mutex_lock(&p->mu);
     close_inbox(p, MF__INBOX_CLOSED);
+    if (cancel_futures) /* release: pairs with run_one's acquire */
+        atomic_store_explicit(&p->cancel_all, 1, memory_order_release);
     mf_future *list = cancel_futures ? take_all(p) : NULL;
     atomic_store_explicit(&p->closed, 1, memory_order_seq_cst);
     /* A submit that raced with us may have pushed its work and then found
@@ -454,9 +481,7 @@ static int tp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
         mf_future_release(list);
         list = next;
     }
-    if (timeout == 0)
-        return MF_OK;
-    if (current_pool == p)
+    if (current_pool == p && timeout != 0)
         return mf__seterr(MF_EDEADLK,
                           "shutdown(wait) called on one of the pool's own "
                           "threads (from a task or done callback): shutdown "
@@ -562,6 +587,7 @@ int mf_thread_pool_new(const mf_thread_pool_opts *opts, mf_executor **out)
     atomic_init(&p->wake_pending, 0);
     atomic_init(&p->idle_tokens, 0);
     atomic_init(&p->broken, 0);
+    atomic_init(&p->cancel_all, 0);
     atomic_init(&p->closed, 0);
     atomic_init(&p->nthreads, 0);
     p->init = o.initializer;

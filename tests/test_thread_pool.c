@@ -760,6 +760,66 @@ static void test_thread_pool_shutdown_timed_times_out_then_waits(void **state)
     gate_fini(&g.gate);
 }
 
+static void test_thread_pool_shutdown_cancel_reaches_held_chunk(void **state)
+{
+    (void)state;
+    /* One worker takes a chunk of 4; the chunk's first item blocks. Items
+     * 1-3 have left the queue but not started: shutdown(cancel_futures)
+     * must cancel them too, and they must never run. */
+    enum { N = 8 };
+    reset_map_state();
+    int64_t items[N];
+    for (int i = 0; i < N; i++)
+        items[i] = i;
+    mf_executor *ex = new_pool(1, NULL);
+    mf_map_opts o = {.chunksize = 4, .timeout = HANG_GUARD};
+    mf_map *m;
+    assert_int_equal(
+        mf_executor_map_i64(ex, "tp.first_gated", items, N, &o, &m), MF_OK);
+    gate_wait_entered(&M.gate, 1); /* item 0 runs, 1-3 held, 4-7 queued */
+    assert_int_equal(mf_executor_shutdown(ex, false, true), MF_OK);
+    gate_open(&M.gate);
+    assert_int_equal(mf_executor_shutdown(ex, true, false), MF_OK);
+    size_t idx;
+    mf_value v;
+    int rc = mf_map_next(m, &idx, &v);
+    assert_int_equal(rc, MF_OK);
+    assert_int_equal(idx, 0);
+    for (int i = 1; i < N; i++) {
+        rc = mf_map_next(m, &idx, &v);
+        assert_int_equal(idx, (size_t)i);
+        assert_int_equal(rc, MF_ECANCELLED);
+    }
+    assert_int_equal(atomic_load(&M.ran), 0); /* none of 1..7 ran */
+    mf_map_free(m);
+    mf_executor_free(ex);
+    gate_fini(&M.gate);
+}
+
+static void test_thread_pool_shutdown_timed_zero_reports_busy(void **state)
+{
+    (void)state;
+    static struct gated g;
+    gate_init(&g.gate);
+    atomic_init(&g.ran, 0);
+    mf_executor *ex = new_pool(1, NULL);
+    mf_future *a;
+    assert_int_equal(mf_executor_call(ex, gated_call, &g, &a), MF_OK);
+    gate_wait_entered(&g.gate, 1);
+    /* Timeout 0 looks without waiting: busy is ETIMEDOUT ... */
+    assert_int_equal(mf_executor_shutdown_timed(ex, false, 0), MF_ETIMEDOUT);
+    assert_non_null(strstr(mf_errmsg(), "1 of 1"));
+    /* ... while Python's shutdown(wait=False) is simply MF_OK. */
+    assert_int_equal(mf_executor_shutdown(ex, false, false), MF_OK);
+    gate_open(&g.gate);
+    assert_int_equal(mf_future_wait(a, HANG_GUARD), MF_OK);
+    assert_int_equal(mf_executor_shutdown_timed(ex, false, HANG_GUARD), MF_OK);
+    assert_int_equal(mf_executor_shutdown_timed(ex, false, 0), MF_OK);
+    mf_future_release(a);
+    mf_executor_free(ex);
+    gate_fini(&g.gate);
+}
+
 static void test_thread_pool_shutdown_is_idempotent(void **state)
 {
     (void)state;
@@ -1370,6 +1430,8 @@ int main(void)
         TEST(test_thread_pool_failing_initializer_breaks_pool),
         TEST(test_thread_pool_submit_after_shutdown_is_eshutdown),
         TEST(test_thread_pool_shutdown_timed_times_out_then_waits),
+        TEST(test_thread_pool_shutdown_cancel_reaches_held_chunk),
+        TEST(test_thread_pool_shutdown_timed_zero_reports_busy),
         TEST(test_thread_pool_shutdown_is_idempotent),
         TEST(test_thread_pool_shutdown_wait_drains_queue),
         TEST(test_thread_pool_shutdown_cancel_futures),
