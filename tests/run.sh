@@ -5,7 +5,8 @@
 #      spawn mode),
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. the same suite built with ThreadSanitizer,
-#   4. the lecture's examples, checked for their promised output,
+#   4. the lecture's examples (23.1 on the MPI pool, 23.2 on threads),
+#      checked for their promised output,
 #   5. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
@@ -86,6 +87,22 @@ risky_example() {
     [ "$("$here/build/examples/risky_tasks" --seed 7 | grep '^Done:')" = "Done: $ok succeeded, $ko failed" ]
 }
 
+primes_example() {
+  # Example 23.1 on the MPI pool under mpirun and in spawn mode: the pool's
+  # counts must equal the sequential ones (the program exits 1 otherwise)
+  # and it reports a speedup. Timing is not asserted: the machine is shared.
+  local out
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  out=$(mpirun --oversubscribe -n 3 "$here/build/examples/primes") || return 1
+  echo "$out"
+  grep -q '^Sequential: .* -> \[78498, 78498, 78498, 78498\]$' <<<"$out" &&
+    grep -q '^2 Processes: .* -> \[78498, 78498, 78498, 78498\]$' <<<"$out" &&
+    grep -q '^Speedup: ' <<<"$out" || return 1
+  out=$("$here/build/examples/primes") || return 1
+  echo "$out"
+  grep -q '^4 Processes: .* -> \[78498, 78498, 78498, 78498\]$' <<<"$out"
+}
+
 downstream() {
   local prefix="$here/build/_install" dir="$here/build/_downstream"
   rm -rf "$prefix" "$dir"
@@ -106,6 +123,7 @@ step "unit tests (ctest)" ctest_in "$here/build"
 step "unit tests under ASan+UBSan" sanitized address "$here/build-asan"
 step "unit tests under TSan" sanitized thread "$here/build-tsan"
 step "example: risky_tasks (Example 23.2)" risky_example
+step "example: primes on the MPI pool (Example 23.1)" primes_example
 step "install + downstream find_package and pkg-config" downstream
 
 echo
