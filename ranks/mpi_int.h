@@ -7,6 +7,8 @@
 
 #include <mpi.h>
 
+#include "ranks/mpi_pool_int.h"
+
 /* One tag per direction and purpose; payloads are envelope.h messages. */
 enum {
     MF__TAG_CTRL = 101,    /* HELLO, STOP, BROKEN */

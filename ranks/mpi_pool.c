@@ -79,6 +79,7 @@ struct slot {
     mf_future *f;   /* NULL when free */
     uint32_t gen;   /* bumped on every reuse: stale ids never match */
     int worker;
+    double t_dispatch;
 };
 
 struct send {
@@ -117,6 +118,8 @@ struct mpool {
     struct mf__cb_runner *runner;
     uint64_t stale_results; /* results for ids we no longer wait on */
     bool we_initialized_mpi;
+    _Atomic int active; /* workers to use (mf__mpi_pool_set_active) */
+    mf_pool_stats stats; /* under mu */
 };
 
 /* --- slots ------------------------------------------------------------------- */
@@ -226,10 +229,11 @@ static int reap_sends(struct mpool *p)
 
 /* --- dispatch ---------------------------------------------------------------- */
 
-static int pick_worker(const struct mpool *p)
+static int pick_worker(struct mpool *p)
 {
     int best = -1;
-    for (int i = 0; i < p->nworkers; i++)
+    int n = atomic_load_explicit(&p->active, memory_order_relaxed);
+    for (int i = 0; i < n; i++)
         if (p->w[i].inflight < p->prefetch &&
             (best < 0 || p->w[i].inflight < p->w[best].inflight))
             best = i;
@@ -268,6 +272,7 @@ static int dispatch_one(struct mpool *p, int wi)
     }
     rec->slots = ids;
     rec->n = 0;
+    double t0 = mf__now();
     mf__msg_tasks_begin(&s->pack, 0); /* count patched below */
     size_t count_at = s->pack.len - 1;
     for (mf_future *f = first, *next; f != after; f = next) {
@@ -308,6 +313,13 @@ static int dispatch_one(struct mpool *p, int wi)
                       "out of memory packing the task message");
         return 1;
     }
+    double t1 = mf__now();
+    for (uint32_t i = 0; i < rec->n; i++)
+        p->slots[ids[i]].t_dispatch = t1;
+    pthread_mutex_lock(&p->mu);
+    p->stats.pack_s += t1 - t0;
+    p->stats.messages++;
+    pthread_mutex_unlock(&p->mu);
     if (MPI_Isend(s->pack.data, (int)s->pack.len, MPI_BYTE, w->rank,
                   MF__TAG_TASKS, p->comm, &s->req) != MPI_SUCCESS) {
         for (uint32_t i = 0; i < rec->n; i++)
@@ -383,6 +395,8 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         close_message(p, wi, why);
         return;
     }
+    mf_pool_stats add = {0};
+    double now = mf__now();
     for (;;) {
         struct mf__result_msg r;
         int id_ok;
@@ -400,6 +414,15 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
             continue;
         }
         mf_future *f = p->slots[si].f;
+        double worker_s = (double)(r.t_unpack_ns + r.t_run_ns + r.t_pack_ns) *
+                          1e-9;
+        double rt = now - p->slots[si].t_dispatch;
+        add.tasks++;
+        add.run_s += (double)r.t_run_ns * 1e-9;
+        add.unpack_s += (double)r.t_unpack_ns * 1e-9;
+        add.result_pack_s += (double)r.t_pack_ns * 1e-9;
+        add.roundtrip_s += rt;
+        add.transfer_s += rt > worker_s ? rt - worker_s : 0;
         if (!r.failed) {
             mf__future_complete_bytes(f, r.value, r.value_len);
         } else {
@@ -415,6 +438,14 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         }
         slot_done(p, si);
     }
+    pthread_mutex_lock(&p->mu);
+    p->stats.tasks += add.tasks;
+    p->stats.run_s += add.run_s;
+    p->stats.unpack_s += add.unpack_s;
+    p->stats.result_pack_s += add.result_pack_s;
+    p->stats.roundtrip_s += add.roundtrip_s;
+    p->stats.transfer_s += add.transfer_s;
+    pthread_mutex_unlock(&p->mu);
     close_message(p, wi, why);
 }
 
@@ -628,11 +659,7 @@ static int mp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
         atomic_store_explicit(&p->cancel, 1, memory_order_release);
     atomic_store_explicit(&p->stop, 1, memory_order_seq_cst);
     pthread_cond_signal(&p->cv);
-    if (timeout == 0) {
-        pthread_mutex_unlock(&p->mu);
-        return MF_OK;
-    }
-    double deadline = mf__deadline(timeout);
+    double deadline = mf__deadline(timeout); /* 0: just look */
     while (!p->exited) {
         if (mf__cond_wait_until(&p->exit_cv, &p->mu, deadline) != 0 &&
             mf__now() >= deadline) {
@@ -882,6 +909,7 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
     p->comm = comm;
     p->nworkers = size - 1;
     p->prefetch = o.prefetch;
+    atomic_init(&p->active, size - 1);
     p->we_initialized_mpi = we_init;
     mf__inbox_init(&p->inbox);
     pthread_mutex_init(&p->mu, NULL);
@@ -943,4 +971,46 @@ out_finalize:
     if (we_init)
         MPI_Finalize();
     return rc;
+}
+
+/* --- statistics and tuning --------------------------------------------------- */
+
+static struct mpool *as_mpool(mf_executor *ex)
+{
+    return ex != NULL && ex->ops == &mp_ops ? (struct mpool *)ex : NULL;
+}
+
+int mf_mpi_pool_stats(mf_executor *ex, mf_pool_stats *out)
+{
+    struct mpool *p = as_mpool(ex);
+    if (p == NULL || out == NULL)
+        return mf__seterr(MF_EINVAL, "mf_mpi_pool_stats: not an MPI pool");
+    pthread_mutex_lock(&p->mu);
+    *out = p->stats;
+    pthread_mutex_unlock(&p->mu);
+    return MF_OK;
+}
+
+int mf_mpi_pool_stats_reset(mf_executor *ex)
+{
+    struct mpool *p = as_mpool(ex);
+    if (p == NULL)
+        return mf__seterr(MF_EINVAL,
+                          "mf_mpi_pool_stats_reset: not an MPI pool");
+    pthread_mutex_lock(&p->mu);
+    memset(&p->stats, 0, sizeof p->stats);
+    pthread_mutex_unlock(&p->mu);
+    return MF_OK;
+}
+
+int mf__mpi_pool_set_active(mf_executor *ex, int n)
+{
+    struct mpool *p = as_mpool(ex);
+    if (p == NULL || n < 1 || n > p->nworkers)
+        return mf__seterr(MF_EINVAL, "set_active: %d is not in 1..%d", n,
+                          p ? p->nworkers : 0);
+    /* relaxed: a hint for the next dispatch; messages already sent to
+     * other workers still come back. */
+    atomic_store_explicit(&p->active, n, memory_order_relaxed);
+    return MF_OK;
 }

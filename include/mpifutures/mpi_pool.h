@@ -24,6 +24,7 @@
 #define MPIFUTURES_MPI_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "executor.h"
 
@@ -57,6 +58,31 @@ typedef struct mf_mpi_pool_opts {
  */
 int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
                     mf_executor **out);
+
+/*
+ * Where the time of the pool's tasks went, summed over every task whose
+ * result came back. Worker-side figures are measured on the workers;
+ * `transfer_s` is what is left of each round trip once the worker's own
+ * time is taken out: MPI in both directions, waiting behind a prefetched
+ * message on the worker, and rank 0 noticing the reply.
+ */
+typedef struct mf_pool_stats {
+    uint64_t tasks;       /* results received */
+    uint64_t messages;    /* TASKS messages sent */
+    double run_s;         /* task bodies (workers) */
+    double pack_s;        /* packing TASKS messages (rank 0) */
+    double unpack_s;      /* reading task entries (workers) */
+    double result_pack_s; /* packing results (workers) */
+    double roundtrip_s;   /* dispatch to result, per task */
+    double transfer_s;    /* roundtrip_s - worker time */
+} mf_pool_stats;
+
+/* Copy the totals so far (MF_EINVAL if ex is not an MPI pool). Any
+ * thread. */
+int mf_mpi_pool_stats(mf_executor *ex, mf_pool_stats *out);
+
+/* Zero the totals. Any thread. */
+int mf_mpi_pool_stats_reset(mf_executor *ex);
 
 #ifdef __cplusplus
 }
