@@ -395,7 +395,6 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         close_message(p, wi, why);
         return;
     }
-    mf_pool_stats add = {0};
     double now = mf__now();
     for (;;) {
         struct mf__result_msg r;
@@ -417,12 +416,16 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         double worker_s = (double)(r.t_unpack_ns + r.t_run_ns + r.t_pack_ns) *
                           1e-9;
         double rt = now - p->slots[si].t_dispatch;
-        add.tasks++;
-        add.run_s += (double)r.t_run_ns * 1e-9;
-        add.unpack_s += (double)r.t_unpack_ns * 1e-9;
-        add.result_pack_s += (double)r.t_pack_ns * 1e-9;
-        add.roundtrip_s += rt;
-        add.transfer_s += rt > worker_s ? rt - worker_s : 0;
+        /* Counted before the future completes: whoever sees it done also
+         * sees it in the totals. */
+        pthread_mutex_lock(&p->mu);
+        p->stats.tasks++;
+        p->stats.run_s += (double)r.t_run_ns * 1e-9;
+        p->stats.unpack_s += (double)r.t_unpack_ns * 1e-9;
+        p->stats.result_pack_s += (double)r.t_pack_ns * 1e-9;
+        p->stats.roundtrip_s += rt;
+        p->stats.transfer_s += rt > worker_s ? rt - worker_s : 0;
+        pthread_mutex_unlock(&p->mu);
         if (!r.failed) {
             mf__future_complete_bytes(f, r.value, r.value_len);
         } else {
@@ -438,14 +441,6 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         }
         slot_done(p, si);
     }
-    pthread_mutex_lock(&p->mu);
-    p->stats.tasks += add.tasks;
-    p->stats.run_s += add.run_s;
-    p->stats.unpack_s += add.unpack_s;
-    p->stats.result_pack_s += add.result_pack_s;
-    p->stats.roundtrip_s += add.roundtrip_s;
-    p->stats.transfer_s += add.transfer_s;
-    pthread_mutex_unlock(&p->mu);
     close_message(p, wi, why);
 }
 

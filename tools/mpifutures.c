@@ -3,7 +3,10 @@
  *
  *   mpifutures info
  *   mpifutures bench threads [--json] [--tasks N] [--rounds N] [--workers N]
+ *   mpifutures primes [--limit N] [--tasks K] [--chunksize C|auto]
+ *                     [--workers W] [--scaling] [--json]
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <mpifutures.h>
 
 #include "bench/bench.h"
+#include "tools/cmd.h"
 
 static void usage(FILE *out)
 {
@@ -26,11 +30,18 @@ static void usage(FILE *out)
             "      --rounds N            round trips (default 20000)\n"
             "      --workers N           pool threads (default: cores)\n"
             "      --reps N              repetitions, medians (default 5)\n"
+            "  primes [options]          prime count: sequential vs the MPI\n"
+            "                            pool (under mpirun, or spawning)\n"
+            "      --limit N             count primes below N (4000000)\n"
+            "      --tasks K             split into K ranges (32)\n"
+            "      --chunksize C|auto    ranges per message (1)\n"
+            "      --workers W           spawn / use at most W workers\n"
+            "      --scaling             run with 1..W workers, a table\n"
+            "      --json                one JSON object on stdout\n"
             "  help                      this text\n");
 }
 
-/* Parse a positive integer option value or exit with a clear message. */
-static size_t parse_count(const char *opt, const char *s)
+size_t mf__cmd_count(const char *opt, const char *s)
 {
     char *end;
     unsigned long long v = s ? strtoull(s, &end, 10) : 0;
@@ -40,6 +51,23 @@ static size_t parse_count(const char *opt, const char *s)
         exit(2);
     }
     return (size_t)v;
+}
+
+int mf__cmd_fail(const char *what, int rc)
+{
+    fprintf(stderr, "mpifutures: %s: %s (%s)\n", what, mf_strerror(rc),
+            mf_errmsg());
+    return 1;
+}
+
+void mf__cmd_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mpifutures: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
 static int cmd_info(void)
@@ -69,14 +97,14 @@ static int cmd_bench(int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
         else if (strcmp(argv[i], "--tasks") == 0)
-            o.tasks = parse_count("--tasks", i + 1 < argc ? argv[++i] : NULL);
+            o.tasks = mf__cmd_count("--tasks", i + 1 < argc ? argv[++i] : NULL);
         else if (strcmp(argv[i], "--rounds") == 0)
-            o.rounds = parse_count("--rounds", i + 1 < argc ? argv[++i] : NULL);
+            o.rounds = mf__cmd_count("--rounds", i + 1 < argc ? argv[++i] : NULL);
         else if (strcmp(argv[i], "--reps") == 0)
-            o.reps = parse_count("--reps", i + 1 < argc ? argv[++i] : NULL);
+            o.reps = mf__cmd_count("--reps", i + 1 < argc ? argv[++i] : NULL);
         else if (strcmp(argv[i], "--workers") == 0)
             o.workers =
-                parse_count("--workers", i + 1 < argc ? argv[++i] : NULL);
+                mf__cmd_count("--workers", i + 1 < argc ? argv[++i] : NULL);
         else {
             fprintf(stderr, "mpifutures bench threads: unknown option '%s'\n",
                     argv[i]);
@@ -96,6 +124,8 @@ int main(int argc, char **argv)
         return cmd_info();
     if (strcmp(argv[1], "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "primes") == 0)
+        return mf__cmd_primes(&argc, &argv, 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
         return 0;
