@@ -29,6 +29,15 @@ void mf_uv_free(struct mf_uv *u);
 
 int mf_bench_threads(const struct mf_bench_threads_opts *o);
 
+struct mf_bench_mpi_opts {
+    size_t tasks;  /* submit / map(1) count; map(auto) runs 10x this */
+    size_t rounds; /* one-at-a-time round trips */
+    int json;
+};
+
+/* Collective: call on every rank; worker ranks return 0 when done. */
+int mf_bench_mpi(int *argc, char ***argv, const struct mf_bench_mpi_opts *o);
+
 /* Median of n doubles (sorts in place). */
 double mf_bench_median(double *v, size_t n);
 

@@ -30,6 +30,8 @@ static void usage(FILE *out)
             "      --rounds N            round trips (default 20000)\n"
             "      --workers N           pool threads (default: cores)\n"
             "      --reps N              repetitions, medians (default 5)\n"
+            "  bench mpi [options]       the MPI pool vs raw MPI (mpirun)\n"
+            "      --json, --tasks N (100000), --rounds N (5000)\n"
             "  primes [options]          prime count: sequential vs the MPI\n"
             "                            pool (under mpirun, or spawning)\n"
             "      --limit N             count primes below N (4000000)\n"
@@ -79,15 +81,40 @@ static int cmd_info(void)
     return 0;
 }
 
-static int cmd_bench(int argc, char **argv)
+static int cmd_bench_mpi(int *argc, char ***argv, int first)
 {
+    struct mf_bench_mpi_opts o = {.tasks = 100000, .rounds = 5000, .json = 0};
+    for (int i = first; i < *argc; i++) {
+        const char *a = (*argv)[i], *v = i + 1 < *argc ? (*argv)[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(a, "--tasks") == 0) {
+            o.tasks = mf__cmd_count(a, v);
+            i++;
+        } else if (strcmp(a, "--rounds") == 0) {
+            o.rounds = mf__cmd_count(a, v);
+            i++;
+        } else {
+            fprintf(stderr, "mpifutures bench mpi: unknown option '%s'\n", a);
+            return 2;
+        }
+    }
+    return mf_bench_mpi(argc, argv, &o);
+}
+
+static int cmd_bench(int *argcp, char ***argvp)
+{
+    int argc = *argcp - 2;
+    char **argv = *argvp + 2;
     if (argc < 1) {
-        fprintf(stderr, "mpifutures bench: which benchmark? (threads)\n");
+        fprintf(stderr, "mpifutures bench: which benchmark? (threads, mpi)\n");
         return 2;
     }
+    if (strcmp(argv[0], "mpi") == 0)
+        return cmd_bench_mpi(argcp, argvp, 3);
     if (strcmp(argv[0], "threads") != 0) {
         fprintf(stderr, "mpifutures bench: unknown benchmark '%s' "
-                        "(available: threads)\n",
+                        "(available: threads, mpi)\n",
                 argv[0]);
         return 2;
     }
@@ -123,7 +150,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "info") == 0)
         return cmd_info();
     if (strcmp(argv[1], "bench") == 0)
-        return cmd_bench(argc - 2, argv + 2);
+        return cmd_bench(&argc, &argv);
     if (strcmp(argv[1], "primes") == 0)
         return mf__cmd_primes(&argc, &argv, 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
