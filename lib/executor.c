@@ -337,11 +337,12 @@ int mf_map_next(mf_map *m, size_t *index, mf_value *out)
         if (m->next >= m->n)
             return MF_EOF;
         f = m->fs[m->next];
-        double left = m->deadline - mf__now();
-        if (isinf(m->deadline))
-            left = MF_FOREVER;
-        else if (left < 0)
-            left = 0;
+        double left = MF_FOREVER;
+        if (!isinf(m->deadline)) {
+            left = m->deadline - mf__now();
+            if (left < 0)
+                left = 0;
+        }
         if (mf_future_wait(f, left) != MF_OK) {
             size_t unfinished = 0;
             for (size_t i = m->next; i < m->n; i++)

@@ -76,16 +76,30 @@ void mf__msg_results_begin(mf_pack *p, int64_t rank, uint32_t n)
     mf_pack_array(p, n);
 }
 
-static void times(mf_pack *p, uint64_t a, uint64_t b, uint64_t c)
+/* The three times; the last as a fixed-width uint64 (0xcf + 8 bytes) so
+ * that it can be patched once known. Returns the offset of its 8 bytes. */
+static size_t times(mf_pack *p, uint64_t a, uint64_t b, uint64_t c)
 {
     mf_pack_u64(p, a);
     mf_pack_u64(p, b);
-    mf_pack_u64(p, c);
+    unsigned char fixed[9] = {0xcf};
+    for (int i = 0; i < 8; i++)
+        fixed[1 + i] = (unsigned char)(c >> (56 - 8 * i));
+    mf__pack_raw(p, fixed, sizeof fixed);
+    return p->len - 8;
 }
 
-void mf__msg_result_ok(mf_pack *p, uint64_t id, const void *value,
-                       size_t value_len, uint64_t t_unpack_ns,
-                       uint64_t t_run_ns, uint64_t t_pack_ns)
+void mf__msg_patch_u64(mf_pack *p, size_t off, uint64_t v)
+{
+    if (p->err != MF_OK || off + 8 > p->len)
+        return;
+    for (int i = 0; i < 8; i++)
+        p->data[off + (size_t)i] = (char)(unsigned char)(v >> (56 - 8 * i));
+}
+
+size_t mf__msg_result_ok(mf_pack *p, uint64_t id, const void *value,
+                         size_t value_len, uint64_t t_unpack_ns,
+                         uint64_t t_run_ns, uint64_t t_pack_ns)
 {
     mf_pack_array(p, 6);
     mf_pack_u64(p, id);
@@ -94,13 +108,13 @@ void mf__msg_result_ok(mf_pack *p, uint64_t id, const void *value,
         mf_pack_nil(p);
     else
         mf__pack_raw(p, value, value_len);
-    times(p, t_unpack_ns, t_run_ns, t_pack_ns);
+    return times(p, t_unpack_ns, t_run_ns, t_pack_ns);
 }
 
-void mf__msg_result_err(mf_pack *p, uint64_t id, int64_t code,
-                        const char *kind, const char *message,
-                        uint64_t t_unpack_ns, uint64_t t_run_ns,
-                        uint64_t t_pack_ns)
+size_t mf__msg_result_err(mf_pack *p, uint64_t id, int64_t code,
+                          const char *kind, const char *message,
+                          uint64_t t_unpack_ns, uint64_t t_run_ns,
+                          uint64_t t_pack_ns)
 {
     mf_pack_array(p, 6);
     mf_pack_u64(p, id);
@@ -109,7 +123,7 @@ void mf__msg_result_err(mf_pack *p, uint64_t id, int64_t code,
     mf_pack_i64(p, code);
     mf_pack_cstr(p, kind ? kind : "Error");
     mf_pack_cstr(p, message ? message : "");
-    times(p, t_unpack_ns, t_run_ns, t_pack_ns);
+    return times(p, t_unpack_ns, t_run_ns, t_pack_ns);
 }
 
 void mf__msg_stop(mf_pack *p)

@@ -82,15 +82,18 @@ void mf__msg_hello(mf_pack *p, int64_t rank, const char *host,
 void mf__msg_tasks_begin(mf_pack *p, uint32_t n);
 void mf__msg_task(mf_pack *p, uint64_t id, uint32_t task_id,
                   const void *args, size_t args_len);
-/* RESULTS: the header for n entries, then n result calls. */
+/* RESULTS: the header for n entries, then n result calls. Each returns
+ * the offset of its t_pack_ns, written as a fixed-width uint64 so that
+ * mf__msg_patch_u64 can set it once the entry is packed. */
 void mf__msg_results_begin(mf_pack *p, int64_t rank, uint32_t n);
-void mf__msg_result_ok(mf_pack *p, uint64_t id, const void *value,
-                       size_t value_len, uint64_t t_unpack_ns,
-                       uint64_t t_run_ns, uint64_t t_pack_ns);
-void mf__msg_result_err(mf_pack *p, uint64_t id, int64_t code,
-                        const char *kind, const char *message,
-                        uint64_t t_unpack_ns, uint64_t t_run_ns,
-                        uint64_t t_pack_ns);
+size_t mf__msg_result_ok(mf_pack *p, uint64_t id, const void *value,
+                         size_t value_len, uint64_t t_unpack_ns,
+                         uint64_t t_run_ns, uint64_t t_pack_ns);
+size_t mf__msg_result_err(mf_pack *p, uint64_t id, int64_t code,
+                          const char *kind, const char *message,
+                          uint64_t t_unpack_ns, uint64_t t_run_ns,
+                          uint64_t t_pack_ns);
+void mf__msg_patch_u64(mf_pack *p, size_t off, uint64_t v);
 void mf__msg_stop(mf_pack *p);
 void mf__msg_broken(mf_pack *p, int64_t rank, const char *message);
 
