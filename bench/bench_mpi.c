@@ -139,8 +139,13 @@ int mf_bench_mpi(int *argc, char ***argv, const struct mf_bench_mpi_opts *o)
     free(fs);
 
     double map1 = 0, map_auto = 0;
+    mf_pool_stats st = {0};
     if (!bad)
-        bad = map_rate(ex, n, 1, &map1) || map_rate(ex, 10 * n, 0, &map_auto);
+        bad = map_rate(ex, n, 1, &map1);
+    mf_mpi_pool_stats_reset(ex);
+    if (!bad)
+        bad = map_rate(ex, 10 * n, 0, &map_auto);
+    mf_mpi_pool_stats(ex, &st);
 
     /* The root's CPU while one long task runs. */
     double idle_pct = -1;
@@ -166,9 +171,11 @@ int mf_bench_mpi(int *argc, char ***argv, const struct mf_bench_mpi_opts *o)
                "\"rtt_us\": %.2f, \"raw_mpi_rtt_us\": %.2f, "
                "\"rtt_ratio\": %.2f, \"submit_tasks_per_s\": %.0f, "
                "\"map1_tasks_per_s\": %.0f, \"map_auto_tasks_per_s\": %.0f, "
-               "\"map_auto_tasks\": %zu, \"idle_root_cpu_pct\": %.2f}\n",
+               "\"map_auto_tasks\": %zu, \"map_auto_messages\": %llu, "
+               "\"idle_root_cpu_pct\": %.2f}\n",
                workers, n, o->rounds, rtt, raw, raw > 0 ? rtt / raw : -1,
-               submit_rate, map1, map_auto, 10 * n, idle_pct);
+               submit_rate, map1, map_auto, 10 * n,
+               (unsigned long long)st.messages, idle_pct);
     } else {
         printf("MPI pool, %zu workers\n\n", workers);
         printf("%-40s %12.2f us\n", "round trip, one empty task", rtt);
@@ -180,7 +187,9 @@ int mf_bench_mpi(int *argc, char ***argv, const struct mf_bench_mpi_opts *o)
                    "n/a (no mpirun)");
         printf("%-40s %12.0f tasks/s\n", "submit, one by one", submit_rate);
         printf("%-40s %12.0f tasks/s\n", "map, chunksize 1", map1);
-        printf("%-40s %12.0f tasks/s\n", "map, chunksize auto", map_auto);
+        printf("%-40s %12.0f tasks/s  (%llu messages)\n",
+               "map, chunksize auto", map_auto,
+               (unsigned long long)st.messages);
         printf("%-40s %12.2f %%\n", "rank 0 CPU while a 1 s task runs",
                idle_pct);
     }

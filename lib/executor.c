@@ -288,7 +288,7 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
     if (nq > 0) {
         size_t chunk = opts->chunksize;
         if (chunk == MF_CHUNK_AUTO)
-            chunk = ex->ops->auto_chunk(ex, nq);
+            chunk = ex->ops->auto_chunk(ex, nq, queue[0]->work.task);
         rc = ex->ops->submit(ex, queue, nq, chunk);
         if (rc != MF_OK)
             goto out_fail;

@@ -30,8 +30,9 @@ struct mf__executor_ops {
      * (the shutdown goes on; a later call may wait again). */
     int (*shutdown)(mf_executor *ex, double timeout, bool cancel_futures);
     void (*destroy)(mf_executor *ex); /* after a completed shutdown */
-    /* Chunk size for MF_CHUNK_AUTO over n items. */
-    size_t (*auto_chunk)(mf_executor *ex, size_t n);
+    /* Chunk size for MF_CHUNK_AUTO over n items of task t. */
+    size_t (*auto_chunk)(mf_executor *ex, size_t n,
+                         const struct mf__task *t);
     bool local_calls; /* can run mf_executor_call */
 };
 

@@ -72,24 +72,30 @@ static inline mf_future *mf__inbox_push(struct mf__inbox *ib,
     return NULL;
 }
 
-/* Reverse a newest-first list; returns the oldest, *last gets the newest. */
-static inline mf_future *mf__lifo_reverse(mf_future *lifo, mf_future **last)
+/* Reverse a newest-first list; returns the oldest, *last gets the newest,
+ * *count (if not NULL) is increased by the list's length. */
+static inline mf_future *mf__lifo_reverse(mf_future *lifo, mf_future **last,
+                                          size_t *count)
 {
     mf_future *fifo = NULL;
+    size_t n = 0;
     *last = lifo;
     while (lifo != NULL) {
         mf_future *next = lifo->qnext;
         lifo->qnext = fifo;
         fifo = lifo;
         lifo = next;
+        n++;
     }
+    if (count != NULL)
+        *count += n;
     return fifo;
 }
 
-/* Take everything pushed so far, oldest first (*last: newest), or NULL.
- * Consumer side only. */
+/* Take everything pushed so far, oldest first (*last: newest), or NULL;
+ * *count (if not NULL) grows by how many. Consumer side only. */
 static inline mf_future *mf__inbox_take(struct mf__inbox *ib,
-                                        mf_future **last)
+                                        mf_future **last, size_t *count)
 {
     mf_future *top = atomic_load_explicit(&ib->top, memory_order_relaxed);
     /* acquire: the pushed futures' contents are visible to us. */
@@ -100,13 +106,15 @@ static inline mf_future *mf__inbox_take(struct mf__inbox *ib,
         ;
     if (top == NULL || mf__inbox_is_marker(top))
         return NULL;
-    return mf__lifo_reverse(top, last);
+    return mf__lifo_reverse(top, last, count);
 }
 
 /* Close with marker (the first marker stays) and take what was pushed,
- * oldest first, or NULL. Consumer side only. */
+ * oldest first, or NULL; *count as for mf__inbox_take. Consumer side
+ * only. */
 static inline mf_future *mf__inbox_close(struct mf__inbox *ib,
-                                         mf_future *marker, mf_future **last)
+                                         mf_future *marker, mf_future **last,
+                                         size_t *count)
 {
     mf_future *top = atomic_load_explicit(&ib->top, memory_order_relaxed);
     while (!mf__inbox_is_marker(top) &&
@@ -116,7 +124,7 @@ static inline mf_future *mf__inbox_close(struct mf__inbox *ib,
         ;
     if (top == NULL || mf__inbox_is_marker(top))
         return NULL;
-    return mf__lifo_reverse(top, last);
+    return mf__lifo_reverse(top, last, count);
 }
 
 #endif

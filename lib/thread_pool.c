@@ -110,7 +110,7 @@ static void append(struct tpool *p, mf_future *first, mf_future *last)
 static void refill(struct tpool *p)
 {
     mf_future *last;
-    mf_future *first = mf__inbox_take(&p->inbox, &last);
+    mf_future *first = mf__inbox_take(&p->inbox, &last, NULL);
     append(p, first, last);
 }
 
@@ -119,7 +119,7 @@ static void refill(struct tpool *p)
 static void close_inbox(struct tpool *p, mf_future *marker)
 {
     mf_future *last;
-    mf_future *first = mf__inbox_close(&p->inbox, marker, &last);
+    mf_future *first = mf__inbox_close(&p->inbox, marker, &last, NULL);
     append(p, first, last);
 }
 
@@ -522,8 +522,10 @@ static void tp_destroy(mf_executor *ex)
     free(p);
 }
 
-static size_t tp_auto_chunk(mf_executor *ex, size_t n)
+static size_t tp_auto_chunk(mf_executor *ex, size_t n,
+                            const struct mf__task *t)
 {
+    (void)t;
     size_t c = n / (8 * ex->max_workers);
     return c < 1 ? 1 : c > 64 ? 64 : c;
 }
