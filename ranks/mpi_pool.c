@@ -136,6 +136,13 @@ struct mpool {
     double *task_run_s;
     double msg_overhead_s;
     size_t npending; /* futures in head..tail (scheduler thread) */
+    /* When each batch of pending futures arrived (oldest first), for the
+     * queue-wait figure: batches[bhead..btail) of (time, items left). */
+    struct batch {
+        double t;
+        size_t left;
+    } *batches;
+    size_t bhead, btail, bcap;
 };
 
 /* --- slots ------------------------------------------------------------------- */
@@ -201,6 +208,53 @@ static void slot_fail(struct mpool *p, uint32_t i, int code,
     mf__future_complete_error(f, code, kind, f->work.task->name, w->origin,
                               fmt, detail);
     slot_done(p, i);
+}
+
+/* --- queue-wait accounting --------------------------------------------------- */
+
+/* Note that `n` futures became pending now (for the queue-wait figure;
+ * out of memory only loses the figure). */
+static void batch_add(struct mpool *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (p->btail == p->bcap) {
+        if (p->bhead > 0) { /* slide down */
+            memmove(p->batches, p->batches + p->bhead,
+                    (p->btail - p->bhead) * sizeof *p->batches);
+            p->btail -= p->bhead;
+            p->bhead = 0;
+        } else {
+            size_t cap = p->bcap ? 2 * p->bcap : 64;
+            struct batch *b = realloc(p->batches, cap * sizeof *b);
+            if (b == NULL)
+                return;
+            p->batches = b;
+            p->bcap = cap;
+        }
+    }
+    p->batches[p->btail].t = mf__now();
+    p->batches[p->btail].left = n;
+    p->btail++;
+}
+
+/* `n` of the oldest pending futures left the queue at time `now`: their
+ * total wait, in seconds. */
+static double batch_take(struct mpool *p, size_t n, double now)
+{
+    double wait = 0;
+    while (n > 0 && p->bhead < p->btail) {
+        struct batch *b = &p->batches[p->bhead];
+        size_t k = n < b->left ? n : b->left;
+        wait += (double)k * (now - b->t);
+        b->left -= k;
+        n -= k;
+        if (b->left == 0)
+            p->bhead++;
+    }
+    if (p->bhead == p->btail)
+        p->bhead = p->btail = 0;
+    return wait;
 }
 
 /* --- sending ----------------------------------------------------------------- */
@@ -307,6 +361,10 @@ static int dispatch_one(struct mpool *p, int wi)
     if (after == NULL)
         p->tail = NULL;
     p->npending -= k;
+    double waited = batch_take(p, k, mf__now());
+    pthread_mutex_lock(&p->mu);
+    p->stats.queue_s += waited;
+    pthread_mutex_unlock(&p->mu);
 
     struct send *s = send_new(p);
     struct msgrec *rec = &w->ring[(w->ring_head + w->inflight) % p->prefetch];
@@ -563,7 +621,10 @@ static void append_pending(struct mpool *p, mf_future *first,
 static int take_submits(struct mpool *p)
 {
     mf_future *last;
-    mf_future *first = mf__inbox_take(&p->inbox, &last, &p->npending);
+    size_t n = 0;
+    mf_future *first = mf__inbox_take(&p->inbox, &last, &n);
+    p->npending += n;
+    batch_add(p, n);
     append_pending(p, first, last);
     return first != NULL;
 }
@@ -573,6 +634,7 @@ static void cancel_pending(struct mpool *p)
 {
     mf_future *f = p->head;
     p->head = p->tail = NULL;
+    batch_take(p, p->npending, mf__now());
     p->npending = 0;
     while (f != NULL) {
         mf_future *next = f->qnext;
@@ -619,6 +681,7 @@ static void *scheduler_main(void *arg)
             mf_future *first = p->handoff, *last = p->handoff_last;
             p->handoff = p->handoff_last = NULL;
             p->npending += p->nhandoff;
+            batch_add(p, p->nhandoff);
             p->nhandoff = 0;
             pthread_mutex_unlock(&p->mu);
             append_pending(p, first, last);
@@ -775,6 +838,7 @@ static void mp_destroy(mf_executor *ex)
     free(p->sends);
     free(p->w);
     free(p->task_run_s);
+    free(p->batches);
     free(p->slots);
     free(p->freelist);
     free(p->rbuf);

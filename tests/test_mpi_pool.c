@@ -266,6 +266,43 @@ static void test_mpi_pool_wait_mixed_with_thread_pool(void **state)
     mf_executor_free(tp);
 }
 
+static int fill_sleep(size_t i, mf_pack *args, void *udata)
+{
+    mf_pack_array(args, 1);
+    mf_pack_i64(args, 2);
+    return MF_OK;
+}
+
+static void test_mpi_pool_stats_account_every_task(void **state)
+{
+    (void)state;
+    /* 50 tasks of 2 ms: every one is counted once, with its run time,
+     * and a round trip no shorter than the run. */
+    enum { N = 50 };
+    assert_int_equal(mf_mpi_pool_stats_reset(pool), MF_OK);
+    mf_map *m;
+    mf_map_opts o = {.chunksize = MF_CHUNK_AUTO, .timeout = GUARD};
+    assert_int_equal(
+        mf_executor_map(pool, "mpi.sleep_ms", N, fill_sleep, NULL, &o, &m),
+        MF_OK);
+    int got = 0;
+    while (mf_map_next(m, NULL, NULL) == MF_OK)
+        got++;
+    mf_map_free(m);
+    assert_int_equal(got, N);
+    mf_pool_stats st;
+    assert_int_equal(mf_mpi_pool_stats(pool, &st), MF_OK);
+    assert_int_equal(st.tasks, N);
+    assert_true(st.messages >= 1 && st.messages <= N);
+    assert_true(st.run_s >= N * 0.002 * 0.9);
+    assert_true(st.roundtrip_s >= st.run_s);
+    assert_true(st.queue_s >= 0 && st.transfer_s >= 0);
+    mf_executor *tp;
+    assert_int_equal(mf_thread_pool_new(NULL, &tp), MF_OK);
+    assert_int_equal(mf_mpi_pool_stats(tp, &st), MF_EINVAL);
+    mf_executor_free(tp);
+}
+
 /* Last: a process has one MPI lifetime. */
 static void test_mpi_pool_shutdown_cancel_futures(void **state)
 {
@@ -324,6 +361,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mpi_pool_map_in_order_at_any_chunksize),
         cmocka_unit_test(test_mpi_pool_cancel_queued_tasks),
         cmocka_unit_test(test_mpi_pool_wait_mixed_with_thread_pool),
+        cmocka_unit_test(test_mpi_pool_stats_account_every_task),
         cmocka_unit_test(test_mpi_pool_shutdown_cancel_futures),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);

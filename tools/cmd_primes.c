@@ -226,20 +226,24 @@ int mf__cmd_primes(int *argc, char ***argv, int first)
         printf("], \"workers\": %zu, \"pool_s\": %.4f, \"speedup\": %.3f, "
                "\"efficiency\": %.3f, \"counts_match\": %s, "
                "\"overhead_share\": %.4f, \"stats\": {\"tasks\": %llu, "
-               "\"messages\": %llu, \"run_s\": %.4f, \"pack_s\": %.6f, "
+               "\"messages\": %llu, \"queue_s\": %.4f, \"run_s\": %.4f, "
+               "\"pack_s\": %.6f, "
                "\"unpack_s\": %.6f, \"result_pack_s\": %.6f, "
                "\"roundtrip_s\": %.4f, \"transfer_s\": %.4f}}\n",
                w_max, pool_s, speedup, speedup / (double)w_max,
                all_match ? "true" : "false", overhead,
                (unsigned long long)st.tasks,
-               (unsigned long long)st.messages, st.run_s, st.pack_s,
+               (unsigned long long)st.messages, st.queue_s, st.run_s,
+               st.pack_s,
                st.unpack_s, st.result_pack_s, st.roundtrip_s, st.transfer_s);
     } else {
-        printf("\nlast run: %llu tasks in %llu messages; per task: run "
-               "%.1f ms, pack %.1f us, unpack %.1f us, result pack %.1f us, "
+        printf("\nlast run: %llu tasks in %llu messages; per task: waiting "
+               "on rank 0 %.1f ms, run %.1f ms, pack %.1f us, unpack %.1f us, "
+               "result pack %.1f us, "
                "in transit or queued at a worker %.1f us\n",
                (unsigned long long)st.tasks,
                (unsigned long long)st.messages,
+               1e3 * st.queue_s / (double)(st.tasks ? st.tasks : 1),
                1e3 * st.run_s / (double)(st.tasks ? st.tasks : 1),
                1e6 * st.pack_s / (double)(st.tasks ? st.tasks : 1),
                1e6 * st.unpack_s / (double)(st.tasks ? st.tasks : 1),

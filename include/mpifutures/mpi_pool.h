@@ -69,6 +69,7 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
 typedef struct mf_pool_stats {
     uint64_t tasks;       /* results received */
     uint64_t messages;    /* TASKS messages sent */
+    double queue_s;       /* waiting on rank 0 for a worker's credit */
     double run_s;         /* task bodies (workers) */
     double pack_s;        /* packing TASKS messages (rank 0) */
     double unpack_s;      /* reading task entries (workers) */
