@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # cluster/demo.sh -- the quick start: install what is missing, build, and run
 # the demo:
-#   1. the lecture's Example 23.1 (prime counts) on the MPI process pool,
-#      with 1, 2 and 4 worker ranks under mpirun, then started alone
-#      (it spawns its own workers);
-#   2. Example 23.2 (futures, callbacks, as_completed, errors) on threads;
-#   3. the thread pool measured against libuv's uv_queue_work.
+#   1. the prime-count scaling table on local MPI ranks (1..cores workers);
+#   2. the lecture's Example 23.1 on the MPI process pool, under mpirun and
+#      started alone (it spawns its own workers);
+#   3. Example 23.2 (futures, callbacks, as_completed, errors) on threads;
+#   4. the MPI pool against raw MPI, and the thread pool against libuv's
+#      uv_queue_work, each in the same run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/cluster/setup.sh" "$here/build"
@@ -17,19 +18,25 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 mpirun=(mpirun --oversubscribe)
 
+cores=$(nproc)
+echo
+echo "== Prime-count scaling on local MPI ranks: 1..$cores workers =="
+"${mpirun[@]}" -n "$((cores + 1))" "$here/build/bin/mpifutures" primes --scaling
+
 echo
 echo "== Example 23.1: prime counts, sequential vs the MPI process pool =="
-echo "   ($(nproc) cores here; the speedup cannot exceed that)"
-for ranks in 2 3 5; do
-  echo "-- mpirun -n $ranks ($((ranks - 1)) worker ranks)"
-  "${mpirun[@]}" -n "$ranks" "$here/build/examples/primes"
-done
+echo "-- mpirun -n 3 (2 worker ranks)"
+"${mpirun[@]}" -n 3 "$here/build/examples/primes"
 echo "-- started without mpirun: rank 0 spawns 4 workers itself"
 "$here/build/examples/primes"
 
 echo
 echo "== Example 23.2: risky tasks on a 5-thread pool (seed 7) =="
 "$here/build/examples/risky_tasks" --seed 7
+
+echo
+echo "== The MPI pool against raw MPI between the same ranks =="
+"${mpirun[@]}" -n 2 "$here/build/bin/mpifutures" bench mpi
 
 echo
 echo "== The thread pool against libuv's uv_queue_work, same run =="

@@ -7,7 +7,9 @@
 #   3. the same suite built with ThreadSanitizer,
 #   4. the lecture's examples (23.1 on the MPI pool, 23.2 on threads),
 #      checked for their promised output,
-#   5. `cmake --install` and a downstream project built against the install
+#   5. the mpifutures primes / bench mpi commands on real ranks (behaviour
+#      and JSON keys only, never timings),
+#   6. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
@@ -103,6 +105,27 @@ primes_example() {
   grep -q '^4 Processes: .* -> \[78498, 78498, 78498, 78498\]$' <<<"$out"
 }
 
+commands() {
+  # The mpifutures commands on real ranks: behaviour only (counts agree,
+  # every promised JSON key is there), never timings.
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  local tool="$here/build/bin/mpifutures" out k
+  out=$(mpirun --oversubscribe -n 3 "$tool" primes --limit 1000000 --json) &&
+    echo "$out" && grep -q '"counts_match": true' <<<"$out" || return 1
+  for k in workers sequential_s pool_s speedup efficiency counts_match \
+    overhead_share; do
+    grep -q "\"$k\": " <<<"$out" || { echo "primes: no key $k"; return 1; }
+  done
+  out=$("$tool" primes --limit 500000 --workers 2 --scaling --json) &&
+    echo "$out" && grep -q '"counts_match": true' <<<"$out" || return 1
+  out=$(mpirun --oversubscribe -n 2 "$tool" bench mpi --tasks 20000 \
+    --rounds 500 --json) && echo "$out" || return 1
+  for k in rtt_us raw_mpi_rtt_us submit_tasks_per_s map1_tasks_per_s \
+    map_auto_tasks_per_s idle_root_cpu_pct; do
+    grep -q "\"$k\": " <<<"$out" || { echo "bench mpi: no key $k"; return 1; }
+  done
+}
+
 downstream() {
   local prefix="$here/build/_install" dir="$here/build/_downstream"
   rm -rf "$prefix" "$dir"
@@ -124,6 +147,7 @@ step "unit tests under ASan+UBSan" sanitized address "$here/build-asan"
 step "unit tests under TSan" sanitized thread "$here/build-tsan"
 step "example: risky_tasks (Example 23.2)" risky_example
 step "example: primes on the MPI pool (Example 23.1)" primes_example
+step "commands: mpifutures primes and bench mpi on MPI ranks" commands
 step "install + downstream find_package and pkg-config" downstream
 
 echo
