@@ -41,21 +41,7 @@ static _Thread_local struct mf__cb_runner *bound;
 /* Fire a job's callbacks in the order added and drop its reference. */
 static void fire(struct job *j)
 {
-    if (j->fn != NULL)
-        j->fn(j->f, j->arg);
-    struct mf__callback *fifo = NULL, *c = j->more;
-    while (c != NULL) { /* newest first: reverse to the order added */
-        struct mf__callback *next = c->next;
-        c->next = fifo;
-        fifo = c;
-        c = next;
-    }
-    while (fifo != NULL) {
-        struct mf__callback *next = fifo->next;
-        fifo->fn(j->f, fifo->arg);
-        free(fifo);
-        fifo = next;
-    }
+    mf__callbacks_fire(j->f, j->fn, j->arg, j->more);
     mf_future_release(j->f);
 }
 

@@ -255,6 +255,12 @@ static void notify(mf_future *f, uint32_t final)
         mf__cb_runner_post(runner, f, fn, arg, more);
         return;
     }
+    mf__callbacks_fire(f, fn, arg, more);
+}
+
+void mf__callbacks_fire(mf_future *f, mf_done_fn fn, void *arg,
+                        struct mf__callback *more)
+{
     if (fn != NULL)
         fn(f, arg);
     /* more is newest first: reverse to fire in the order added. */

@@ -141,6 +141,11 @@ void mf__future_complete_error(mf_future *f, int code, const char *kind,
                                const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Fire detached callbacks: fn(f, arg) first (if any), then `more` (newest
+ * first) in the order they were added, freeing their nodes. No lock held. */
+void mf__callbacks_fire(mf_future *f, mf_done_fn fn, void *arg,
+                        struct mf__callback *more);
+
 /* Allocate a future with `refs` references, PENDING. */
 mf_future *mf__future_alloc(uint32_t refs);
 
