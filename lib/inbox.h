@@ -92,6 +92,20 @@ static inline mf_future *mf__lifo_reverse(mf_future *lifo, mf_future **last,
     return fifo;
 }
 
+/* Append a list, oldest first (first..last), to a FIFO head/tail owned by
+ * the consumer. */
+static inline void mf__fifo_append(mf_future **head, mf_future **tail,
+                                   mf_future *first, mf_future *last)
+{
+    if (first == NULL)
+        return;
+    if (*tail != NULL)
+        (*tail)->qnext = first;
+    else
+        *head = first;
+    *tail = last;
+}
+
 /* Take everything pushed so far, oldest first (*last: newest), or NULL;
  * *count (if not NULL) grows by how many. Consumer side only. */
 static inline mf_future *mf__inbox_take(struct mf__inbox *ib,

@@ -94,24 +94,12 @@ struct worker_arg {
 static _Thread_local struct tpool *current_pool;
 static _Thread_local char current_origin[128];
 
-/* Append a list, oldest first, to the FIFO (caller holds mu). */
-static void append(struct tpool *p, mf_future *first, mf_future *last)
-{
-    if (first == NULL)
-        return;
-    if (p->tail != NULL)
-        p->tail->qnext = first;
-    else
-        p->head = first;
-    p->tail = last;
-}
-
 /* Move the inbox onto the FIFO (caller holds mu). */
 static void refill(struct tpool *p)
 {
     mf_future *last;
     mf_future *first = mf__inbox_take(&p->inbox, &last, NULL);
-    append(p, first, last);
+    mf__fifo_append(&p->head, &p->tail, first, last);
 }
 
 /* Close the inbox with a marker and move what it held onto the FIFO
@@ -120,7 +108,7 @@ static void close_inbox(struct tpool *p, mf_future *marker)
 {
     mf_future *last;
     mf_future *first = mf__inbox_close(&p->inbox, marker, &last, NULL);
-    append(p, first, last);
+    mf__fifo_append(&p->head, &p->tail, first, last);
 }
 
 /* Detach everything queued (caller holds mu). */

@@ -606,18 +606,6 @@ static int poll_results(struct mpool *p)
 
 /* --- the scheduler thread ---------------------------------------------------- */
 
-static void append_pending(struct mpool *p, mf_future *first,
-                           mf_future *last)
-{
-    if (first == NULL)
-        return;
-    if (p->tail != NULL)
-        p->tail->qnext = first;
-    else
-        p->head = first;
-    p->tail = last;
-}
-
 static int take_submits(struct mpool *p)
 {
     mf_future *last;
@@ -625,7 +613,7 @@ static int take_submits(struct mpool *p)
     mf_future *first = mf__inbox_take(&p->inbox, &last, &n);
     p->npending += n;
     batch_add(p, n);
-    append_pending(p, first, last);
+    mf__fifo_append(&p->head, &p->tail, first, last);
     return first != NULL;
 }
 
@@ -684,7 +672,7 @@ static void *scheduler_main(void *arg)
             batch_add(p, p->nhandoff);
             p->nhandoff = 0;
             pthread_mutex_unlock(&p->mu);
-            append_pending(p, first, last);
+            mf__fifo_append(&p->head, &p->tail, first, last);
             if (atomic_load_explicit(&p->cancel, memory_order_acquire))
                 cancel_pending(p);
         }
