@@ -32,6 +32,8 @@ struct mf__cb_runner {
     pthread_cond_t cv;
     struct job *head, *tail;
     bool stop;
+    bool firing;          /* a job is running, under mu */
+    pthread_cond_t idle;  /* queue empty and nothing firing */
     pthread_t thread;
     char name[16];
 };
@@ -61,10 +63,14 @@ static void *runner_main(void *arg)
         r->head = j->next;
         if (r->head == NULL)
             r->tail = NULL;
+        r->firing = true;
         pthread_mutex_unlock(&r->mu);
         fire(j);
         free(j);
         pthread_mutex_lock(&r->mu);
+        r->firing = false;
+        if (r->head == NULL)
+            pthread_cond_broadcast(&r->idle);
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
@@ -77,8 +83,10 @@ struct mf__cb_runner *mf__cb_runner_new(const char *name)
         return NULL;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->idle, NULL);
     snprintf(r->name, sizeof r->name, "%s", name ? name : "mf-callbacks");
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
+        pthread_cond_destroy(&r->idle);
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
         free(r);
@@ -96,6 +104,7 @@ void mf__cb_runner_free(struct mf__cb_runner *r)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->idle);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r);
@@ -104,6 +113,21 @@ void mf__cb_runner_free(struct mf__cb_runner *r)
 void mf__cb_runner_bind(struct mf__cb_runner *r)
 {
     bound = r;
+}
+
+void mf__cb_runner_drain(struct mf__cb_runner *r)
+{
+    if (r == NULL || mf__cb_runner_is_self(r))
+        return;
+    pthread_mutex_lock(&r->mu);
+    while (r->head != NULL || r->firing)
+        pthread_cond_wait(&r->idle, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
+bool mf__cb_runner_is_self(const struct mf__cb_runner *r)
+{
+    return r != NULL && pthread_equal(pthread_self(), r->thread);
 }
 
 struct mf__cb_runner *mf__cb_runner_current(void)

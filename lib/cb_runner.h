@@ -10,6 +10,8 @@
 #ifndef MF_LIB_CB_RUNNER_H
 #define MF_LIB_CB_RUNNER_H
 
+#include <stdbool.h>
+
 #include "lib/future_int.h"
 
 struct mf__cb_runner;
@@ -23,6 +25,13 @@ void mf__cb_runner_free(struct mf__cb_runner *r);
 /* Route callbacks of futures completed by the calling thread to r (NULL:
  * run them inline again). */
 void mf__cb_runner_bind(struct mf__cb_runner *r);
+
+/* Wait until every callback queued so far has fired (no-op on r's own
+ * thread or for NULL). */
+void mf__cb_runner_drain(struct mf__cb_runner *r);
+
+/* Is the caller r's own thread (i.e. inside a callback it fires)? */
+bool mf__cb_runner_is_self(const struct mf__cb_runner *r);
 
 /* The calling thread's runner, or NULL (used by future.c). */
 struct mf__cb_runner *mf__cb_runner_current(void);

@@ -65,11 +65,11 @@
 /* MF_CHUNK_AUTO is decided per message by the scheduler (auto_size): the
  * map's items are queued marked, and mp_auto_chunk's sentinel asks for
  * that. */
-#define AUTO_CHUNK ((size_t)UINT32_MAX)
+#define AUTO_CHUNK SIZE_MAX
 #define AUTO_MARK UINT32_MAX
 
 struct msgrec {
-    uint32_t *slots; /* slot indices of this TASKS message */
+    uint64_t *ids; /* ids (slot and generation) of this TASKS message */
     uint32_t n;
     double t_dispatch;
     bool idle_worker; /* sent to a worker with nothing else in flight */
@@ -81,6 +81,7 @@ struct worker {
     char host[64];
     char origin[96];  /* "rank 3 on node07" */
     unsigned inflight; /* TASKS messages not answered */
+    bool reported;     /* HELLO received */
     struct msgrec *ring; /* prefetch records, oldest at ring_head */
     unsigned ring_head;
 };
@@ -348,11 +349,16 @@ static int dispatch_one(struct mpool *p, int wi)
                                            : first->chunk + 1;
     mf_future *after = first;
     uint32_t taken = 0;
+    size_t bytes = 0;
     for (; taken < k && after != NULL; taken++) {
-        /* An auto chunk ends early at an item of another map or task. */
+        /* An auto chunk ends early at an item of another map or task, and
+         * any chunk before the message would pass MF__MSG_MAX. */
         if (taken > 0 && first->chunk == AUTO_MARK &&
             (after->chunk != AUTO_MARK ||
              after->work.task != first->work.task))
+            break;
+        bytes += after->args_len + 32;
+        if (taken > 0 && bytes > MF__MSG_MAX)
             break;
         after = after->qnext;
     }
@@ -368,7 +374,7 @@ static int dispatch_one(struct mpool *p, int wi)
 
     struct send *s = send_new(p);
     struct msgrec *rec = &w->ring[(w->ring_head + w->inflight) % p->prefetch];
-    uint32_t *ids = realloc(rec->slots, k * sizeof *ids);
+    uint64_t *ids = realloc(rec->ids, k * sizeof *ids);
     if (s == NULL || ids == NULL) {
         /* Out of memory: fail this chunk rather than lose it. */
         for (mf_future *f = first, *next; f != after; f = next) {
@@ -380,17 +386,25 @@ static int dispatch_one(struct mpool *p, int wi)
             mf_future_release(f);
         }
         if (ids != NULL)
-            rec->slots = ids;
+            rec->ids = ids;
         return 1;
     }
-    rec->slots = ids;
+    rec->ids = ids;
     rec->n = 0;
     double t0 = mf__now();
-    mf__msg_tasks_begin(&s->pack, 0); /* count patched below */
-    size_t count_at = s->pack.len - 1;
+    size_t count_at = mf__msg_tasks_begin_open(&s->pack);
     for (mf_future *f = first, *next; f != after; f = next) {
         next = f->qnext;
         if (!mf__future_set_running(f)) { /* cancelled while queued */
+            mf_future_release(f);
+            continue;
+        }
+        if (f->args_len + 64 > MF__MSG_MAX) {
+            mf__future_complete_error(
+                f, MF_ETOOBIG, "ValueError", f->work.task->name, "rank 0",
+                "arguments of %u bytes exceed the MPI pool's message limit "
+                "of %zu bytes",
+                f->args_len, MF__MSG_MAX);
             mf_future_release(f);
             continue;
         }
@@ -403,32 +417,22 @@ static int dispatch_one(struct mpool *p, int wi)
             continue;
         }
         p->inflight++;
-        ids[rec->n++] = si;
+        ids[rec->n++] = slot_id(p, si);
         mf__msg_task(&s->pack, slot_id(p, si), f->work.task->id,
                      mf__future_args(f), f->args_len);
     }
     if (rec->n == 0)
-        return 1; /* all were cancelled */
-    /* Patch the entry count: a fixarray header up to 15, else rebuild. */
-    if (rec->n <= 15) {
-        s->pack.data[count_at] = (char)(0x90 | rec->n);
-    } else {
-        mf_pack body = s->pack;
-        mf_pack_init(&s->pack);
-        mf__msg_tasks_begin(&s->pack, rec->n);
-        mf__pack_raw(&s->pack, body.data + count_at + 1,
-                     body.len - count_at - 1);
-        mf_pack_fini(&body);
-    }
+        return 1; /* all were cancelled or refused */
+    mf__msg_patch_u32(&s->pack, count_at, rec->n);
     if (s->pack.err != MF_OK) {
         for (uint32_t i = 0; i < rec->n; i++)
-            slot_fail(p, ids[i], MF_ENOMEM, "MemoryError", "%s",
+            slot_fail(p, (uint32_t)ids[i], MF_ENOMEM, "MemoryError", "%s",
                       "out of memory packing the task message");
         return 1;
     }
     double t1 = mf__now();
     for (uint32_t i = 0; i < rec->n; i++)
-        p->slots[ids[i]].t_dispatch = t1;
+        p->slots[(uint32_t)ids[i]].t_dispatch = t1;
     rec->t_dispatch = t1;
     rec->idle_worker = w->inflight == 0;
     rec->worker_s = 0;
@@ -439,7 +443,7 @@ static int dispatch_one(struct mpool *p, int wi)
     if (MPI_Isend(s->pack.data, (int)s->pack.len, MPI_BYTE, w->rank,
                   MF__TAG_TASKS, p->comm, &s->req) != MPI_SUCCESS) {
         for (uint32_t i = 0; i < rec->n; i++)
-            slot_fail(p, ids[i], MF_EMPI, "MPIError", "%s",
+            slot_fail(p, (uint32_t)ids[i], MF_EMPI, "MPIError", "%s",
                       "MPI_Isend of the task message failed");
         return 1;
     }
@@ -483,8 +487,10 @@ static void close_message(struct mpool *p, int wi, const char *why)
         }
     }
     for (uint32_t i = 0; i < rec->n; i++) {
-        uint32_t si = rec->slots[i];
-        if (p->slots[si].f != NULL && p->slots[si].worker == wi)
+        /* By full id: a slot freed and reused by a later message is not
+         * this message's any more. */
+        uint32_t si = slot_of(p, rec->ids[i]);
+        if (si != UINT32_MAX && p->slots[si].worker == wi)
             slot_fail(p, si, MF_EDECODE, "DecodeError",
                       "no result came back for this task: %s", why);
     }
@@ -748,6 +754,8 @@ static int mp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
     if (chunk == 0)
         chunk = 1;
     bool autochunk = chunk == AUTO_CHUNK;
+    if (!autochunk && chunk >= AUTO_MARK)
+        chunk = AUTO_MARK - 1; /* the mark is reserved for auto */
     for (size_t i = 0; i < n; i++) {
         fs[i]->qnext = i > 0 ? fs[i - 1] : NULL;
         if (autochunk)
@@ -772,6 +780,10 @@ static int mp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
 static int mp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
 {
     struct mpool *p = (struct mpool *)ex;
+    /* From a done callback (the runner) or the scheduler itself, waiting
+     * would wait for ourselves: start the shutdown, do not wait. */
+    bool own = pthread_equal(pthread_self(), p->thread) ||
+               mf__cb_runner_is_self(p->runner);
     pthread_mutex_lock(&p->mu);
     mf_future *last;
     mf_future *first =
@@ -787,16 +799,24 @@ static int mp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
         atomic_store_explicit(&p->cancel, 1, memory_order_release);
     atomic_store_explicit(&p->stop, 1, memory_order_seq_cst);
     pthread_cond_signal(&p->cv);
+    if (own && timeout != 0) {
+        pthread_mutex_unlock(&p->mu);
+        return mf__seterr(MF_EDEADLK,
+                          "shutdown(wait) called on one of the MPI pool's "
+                          "own threads (from a done callback): shutdown "
+                          "started, but a thread cannot wait for itself");
+    }
     double deadline = mf__deadline(timeout); /* 0: just look */
     while (!p->exited) {
         if (mf__cond_wait_until(&p->exit_cv, &p->mu, deadline) != 0 &&
             mf__now() >= deadline) {
             pthread_mutex_unlock(&p->mu);
             return mf__seterr(MF_ETIMEDOUT,
-                              "shutdown: tasks still running on the MPI "
-                              "workers after %.3f s; the shutdown goes on, "
-                              "wait again or free the pool later",
-                              timeout);
+                              "shutdown: the MPI pool still has tasks "
+                              "queued or running on its %d workers after "
+                              "%.3f s; the shutdown goes on, wait again or "
+                              "free the pool later",
+                              p->nworkers, timeout);
         }
     }
     pthread_mutex_unlock(&p->mu);
@@ -806,6 +826,9 @@ static int mp_shutdown(mf_executor *ex, double timeout, bool cancel_futures)
         p->joined = true;
     }
     pthread_mutex_unlock(&p->join_mu);
+    /* As with threads in Python: once shutdown(wait) returns, every done
+     * callback of the pool's futures has run. */
+    mf__cb_runner_drain(p->runner);
     return MF_OK;
 }
 
@@ -818,7 +841,7 @@ static void mp_destroy(mf_executor *ex)
         MPI_Finalize();
     for (int i = 0; i < p->nworkers; i++) {
         for (unsigned k = 0; k < p->prefetch; k++)
-            free(p->w[i].ring[k].slots);
+            free(p->w[i].ring[k].ids);
         free(p->w[i].ring);
     }
     for (size_t i = 0; i < p->capsends; i++)
@@ -907,6 +930,13 @@ static int handshake(struct mpool *p, double timeout)
             break;
         }
         struct worker *w = &p->w[wi];
+        if (w->reported) { /* counted once: a repeat cannot stand in for
+                              another rank's check */
+            rc = mf__seterr(MF_EDECODE, "rank %d said hello twice",
+                            st.MPI_SOURCE);
+            break;
+        }
+        w->reported = true;
         snprintf(w->host, sizeof w->host, "%.*s", (int)h.host.via.str.len,
                  h.host.via.str.ptr);
         snprintf(w->origin, sizeof w->origin, "rank %d on %s", w->rank,
@@ -974,11 +1004,19 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
         o = *opts;
     if (o.prefetch == 0)
         o.prefetch = 2;
-    if (o.startup_timeout <= 0)
+    if (!(o.startup_timeout > 0)) /* also NaN */
         o.startup_timeout = 60;
 
-    int initialized, provided, rc;
+    int initialized, finalized, provided, rc;
     bool we_init = false;
+    static atomic_int live_pool; /* one per process lifetime, see header */
+    MPI_Finalized(&finalized);
+    if (finalized || atomic_load(&live_pool))
+        return mf__seterr(MF_ESTATE,
+                          "%s: one MPI pool per process, created once "
+                          "(freeing it ends MPI)",
+                          finalized ? "MPI is already finalized"
+                                    : "an MPI pool already exists");
     MPI_Initialized(&initialized);
     if (!initialized) {
         /* A singleton may need to spawn more workers than it has slots. */
@@ -1073,6 +1111,7 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
         rc = mf__seterr(MF_ESYS, "MPI pool: cannot start its threads");
         goto out_stop;
     }
+    atomic_store(&live_pool, 1);
     *out = &p->base;
     return MF_OK;
 

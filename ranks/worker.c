@@ -132,12 +132,23 @@ static void run_tasks(const void *buf, size_t len, int rank,
         mf__task_run(task, t.args, t.args_len, reply);
         double t2 = mf__now();
         uint64_t t_run = ns_between(t1, t2);
-        size_t at =
-            reply->failed
-                ? mf__msg_result_err(out, t.id, reply->code, reply->kind,
-                                     reply->message, t_unpack, t_run, 0)
-                : mf__msg_result_ok(out, t.id, reply->pack.data,
-                                    reply->pack.len, t_unpack, t_run, 0);
+        size_t at;
+        if (!reply->failed && out->len + reply->pack.len + 64 > MF__MSG_MAX) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "the result (%zu bytes) would take this reply past the "
+                     "MPI pool's %zu-byte message limit; return less, or "
+                     "use a smaller chunksize",
+                     reply->pack.len, MF__MSG_MAX);
+            at = mf__msg_result_err(out, t.id, MF_ETOOBIG, "ValueError", msg,
+                                    t_unpack, t_run, 0);
+        } else if (reply->failed) {
+            at = mf__msg_result_err(out, t.id, reply->code, reply->kind,
+                                    reply->message, t_unpack, t_run, 0);
+        } else {
+            at = mf__msg_result_ok(out, t.id, reply->pack.data,
+                                   reply->pack.len, t_unpack, t_run, 0);
+        }
         /* The packing time is known only once packed: patch it in. */
         t0 = mf__now();
         mf__msg_patch_u64(out, at, ns_between(t2, t0));

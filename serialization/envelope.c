@@ -55,6 +55,23 @@ void mf__msg_tasks_begin(mf_pack *p, uint32_t n)
     mf_pack_array(p, n);
 }
 
+size_t mf__msg_tasks_begin_open(mf_pack *p)
+{
+    mf_pack_array(p, 2);
+    mf_pack_u64(p, MF__MSG_TASKS);
+    static const unsigned char array32[5] = {0xdd, 0, 0, 0, 0};
+    mf__pack_raw(p, array32, sizeof array32);
+    return p->len - 4;
+}
+
+void mf__msg_patch_u32(mf_pack *p, size_t off, uint32_t v)
+{
+    if (p->err != MF_OK || off + 4 > p->len)
+        return;
+    for (int i = 0; i < 4; i++)
+        p->data[off + (size_t)i] = (char)(unsigned char)(v >> (24 - 8 * i));
+}
+
 void mf__msg_task(mf_pack *p, uint64_t id, uint32_t task_id,
                   const void *args, size_t args_len)
 {

@@ -80,6 +80,14 @@ void mf__msg_hello(mf_pack *p, int64_t rank, const char *host,
                    uint64_t ntasks, uint64_t names_hash, int64_t pid);
 /* TASKS: the header for n entries, then n mf__msg_task calls. */
 void mf__msg_tasks_begin(mf_pack *p, uint32_t n);
+/* TASKS whose entry count is not known yet: a 32-bit array header whose
+ * count mf__msg_patch_u32 sets later at the returned offset. */
+size_t mf__msg_tasks_begin_open(mf_pack *p);
+void mf__msg_patch_u32(mf_pack *p, size_t off, uint32_t v);
+
+/* The largest message either side sends: MPI counts are ints, and a job
+ * must never abort on a big payload. */
+#define MF__MSG_MAX ((size_t)1 << 30)
 void mf__msg_task(mf_pack *p, uint64_t id, uint32_t task_id,
                   const void *args, size_t args_len);
 /* RESULTS: the header for n entries, then n result calls. Each returns

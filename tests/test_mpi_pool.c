@@ -303,6 +303,17 @@ static void test_mpi_pool_stats_account_every_task(void **state)
     mf_executor_free(tp);
 }
 
+static atomic_int from_callback_rc = -1;
+
+/* A done callback runs on the pool's callback thread: waiting for the
+ * pool to shut down from there would wait for itself. */
+static void shutdown_from_callback(mf_future *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+    atomic_store(&from_callback_rc, mf_executor_shutdown(pool, true, false));
+}
+
 /* Last: a process has one MPI lifetime. */
 static void test_mpi_pool_shutdown_cancel_futures(void **state)
 {
@@ -314,6 +325,9 @@ static void test_mpi_pool_shutdown_cancel_futures(void **state)
         assert_int_equal(
             mf_executor_submitf(pool, "mpi.sleep_ms", &slow[i], "l", 200LL),
             MF_OK);
+    assert_int_equal(
+        mf_future_add_done_callback(slow[0], shutdown_from_callback, NULL),
+        MF_OK);
     for (int i = 0; i < Q; i++)
         assert_int_equal(
             mf_executor_submitf(pool, "mpi.sleep_ms", &q[i], "l", 1LL),
@@ -336,6 +350,9 @@ static void test_mpi_pool_shutdown_cancel_futures(void **state)
                      MF_ESHUTDOWN);
     assert_null(f);
     assert_int_equal(mf_executor_shutdown(pool, true, false), MF_OK);
+    /* The callback ran (callbacks are fired before shutdown returns) and
+     * was refused rather than deadlocked. */
+    assert_int_equal(atomic_load(&from_callback_rc), MF_EDEADLK);
 }
 
 int main(int argc, char **argv)
@@ -366,5 +383,14 @@ int main(int argc, char **argv)
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     mf_executor_free(pool);
+    /* One pool per process lifetime: a second is refused, clearly. */
+    mf_executor *again = NULL;
+    int rc2 = mf_mpi_pool_new(&argc, &argv, &o, &again);
+    if (rc2 != MF_ESTATE || again != NULL ||
+        strstr(mf_errmsg(), "one MPI pool per process") == NULL) {
+        fprintf(stderr, "second pool: %s (%s)\n", mf_err_name(rc2),
+                mf_errmsg());
+        return 1;
+    }
     return rc;
 }

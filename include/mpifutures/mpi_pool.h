@@ -54,7 +54,12 @@ typedef struct mf_mpi_pool_opts {
  * Fails with MF_EMPI (MPI thread level too low, spawn failed), MF_ETIMEDOUT
  * (a worker never reported), or MF_ESTATE when a worker registered other
  * tasks than rank 0 (count and names hash differ); mf_errmsg() says which
- * rank and what to do. Main thread only.
+ * rank and what to do. One pool per process lifetime: a second call, or one
+ * after MPI was finalized, fails with MF_ESTATE. Main thread only (the
+ * thread that initializes MPI); free the pool on the same thread.
+ *
+ * A message carries at most 1 GiB: larger chunks are split, and a task
+ * whose arguments or result alone exceed it fails with MF_ETOOBIG.
  */
 int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
                     mf_executor **out);
