@@ -18,18 +18,17 @@ int mf__pack_vfmt(mf_pack *p, const char *fmt, va_list *ap);
 long mf__fmt_count(const char *fmt);
 
 /*
- * A new future (two references: caller's and executor's) for `task` with a
- * copy of args. A bad name or bad bytes fail the future at once and drop the
+ * A new future (two references: caller's and executor's) for `task` (t: its
+ * registry entry, NULL if none) with a copy of args. A bad name or bad bytes fail the future at once and drop the
  * executor's reference: *queue is then false. NULL when out of memory.
  */
-static mf_future *task_future(const char *task, const void *args, size_t len,
-                              bool *queue)
+static mf_future *task_future(const char *task, const struct mf__task *t,
+                              const void *args, size_t len, bool *queue)
 {
     mf_future *f = mf__future_alloc(2);
     if (f == NULL)
         return NULL;
     *queue = false;
-    const struct mf__task *t = task ? mf__task_find(task) : NULL;
     if (t == NULL) {
         mf__future_fail(f, MF_ENOTASK, "UnknownTask", task ? task : "",
                         "submit",
@@ -114,7 +113,8 @@ int mf_executor_submit(mf_executor *ex, const char *task, const void *args,
     if (rc != MF_OK)
         return rc;
     bool queue;
-    mf_future *f = task_future(task, args, args_len, &queue);
+    mf_future *f = task_future(task, task ? mf__task_find(task) : NULL, args,
+                               args_len, &queue);
     if (f == NULL)
         return mf__seterr(MF_ENOMEM, "submit: out of memory");
     if (!queue) {
@@ -266,6 +266,8 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
         rc = mf__seterr(MF_ENOMEM, "map: out of memory");
         goto out_fail;
     }
+    /* One lookup for the whole map. */
+    const struct mf__task *t = task ? mf__task_find(task) : NULL;
     for (; built < n; built++) {
         mf_pack_reset(&p);
         rc = fill(built, &p, udata);
@@ -275,7 +277,7 @@ int mf_executor_map(mf_executor *ex, const char *task, size_t n,
         if (rc != MF_OK)
             goto out_fail;
         bool q;
-        mf_future *f = task_future(task, p.data, p.len, &q);
+        mf_future *f = task_future(task, t, p.data, p.len, &q);
         if (f == NULL) {
             rc = mf__seterr(MF_ENOMEM, "map: out of memory");
             goto out_fail;
