@@ -1,0 +1,344 @@
+/*
+ * tests/test_loop.c -- the event-loop bridge on a real libuv loop with real
+ * thread pools: results and errors through run_in_executor and gather,
+ * callbacks on the loop thread and never inline, cancellation both ways
+ * (asyncio's _chain_future), 100,000 completions with coalesced wake-ups
+ * and none lost, and closing the loop with work in flight.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include <mpifutures.h>
+#include <mpifutures/loop.h>
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* legacyBlockingCompute: sleep, then square (Example 23.3). */
+static void *legacy_square(void *arg)
+{
+    sleep_ms(50);
+    intptr_t v = (intptr_t)arg;
+    return (void *)(v * v);
+}
+
+static void *identity(void *arg)
+{
+    return arg;
+}
+
+static int task_fail(const mf_args *args, mf_reply *reply, void *udata)
+{
+    return mf_reply_error(reply, "ValueError", "boom");
+}
+
+static int setup(void **state)
+{
+    static int registered;
+    if (!registered++)
+        mf_task_register("loop.fail", task_fail, NULL);
+    return 0;
+}
+
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open;
+    atomic_int entered;
+};
+
+static void *gated(void *arg)
+{
+    struct gate *g = arg;
+    atomic_fetch_add(&g->entered, 1);
+    pthread_mutex_lock(&g->mu);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+static void gate_open(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->open = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void test_loop_run_in_executor_and_gather(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    mf_thread_pool_opts o = {.max_workers = 4};
+    assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
+    mf_lfuture *fs[4], *g;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(mf_loop_run_in_executor(l, ex, legacy_square,
+                                                 (void *)(intptr_t)(10 * (i + 1)),
+                                                 &fs[i]),
+                         MF_OK);
+    assert_int_equal(mf_loop_gather(l, fs, 4, false, &g), MF_OK);
+    assert_false(mf_lfuture_done(g));
+    uv_run(&uv, UV_RUN_DEFAULT); /* returns once nothing is outstanding */
+    assert_true(mf_lfuture_done(g));
+    assert_int_equal(mf_lfuture_result(g, NULL), MF_OK);
+    const long want[4] = {100, 400, 900, 1600};
+    for (int i = 0; i < 4; i++) {
+        mf_value v;
+        assert_int_equal(mf_lfuture_result(fs[i], &v), MF_OK);
+        assert_int_equal(v.type, MF_VALUE_PTR);
+        assert_int_equal((intptr_t)v.via.ptr, want[i]);
+        mf_lfuture_release(fs[i]);
+    }
+    mf_lfuture_release(g);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
+static pthread_t loop_thread;
+static int order[8], norder;
+static int ran_on_loop;
+
+static void record_cb(mf_lfuture *f, void *arg)
+{
+    (void)f;
+    ran_on_loop += pthread_equal(pthread_self(), loop_thread);
+    order[norder++] = (int)(intptr_t)arg;
+}
+
+static void test_loop_callbacks_on_loop_thread_never_inline(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    loop_thread = pthread_self();
+    norder = ran_on_loop = 0;
+    mf_lfuture *f = mf_lfuture_new(l);
+    assert_int_equal(mf_lfuture_add_done_callback(f, record_cb, (void *)1),
+                     MF_OK);
+    static const char seven = 7;
+    assert_int_equal(mf_lfuture_set_value(f, &seven, 1), MF_OK);
+    assert_int_equal(mf_lfuture_set_value(f, &seven, 1), MF_ESTATE);
+    /* Done, but callbacks wait for the loop, also ones added now. */
+    assert_int_equal(mf_lfuture_add_done_callback(f, record_cb, (void *)2),
+                     MF_OK);
+    assert_int_equal(norder, 0);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(norder, 2);
+    assert_int_equal(order[0], 1);
+    assert_int_equal(order[1], 2);
+    assert_int_equal(ran_on_loop, 2);
+    int64_t v;
+    assert_int_equal(mf_lfuture_result_i64(f, &v), MF_OK);
+    assert_int_equal(v, 7);
+    mf_lfuture_release(f);
+    /* A pending future reports "not ready", never blocks. */
+    mf_lfuture *p = mf_lfuture_new(l);
+    assert_int_equal(mf_lfuture_result(p, NULL), MF_ESTATE);
+    mf_lfuture_release(p);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+}
+
+static void test_loop_errors_through_gather(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    assert_int_equal(mf_thread_pool_new(NULL, &ex), MF_OK);
+    mf_lfuture *fs[2], *g1, *g2;
+    assert_int_equal(mf_loop_run_in_executor(l, ex, identity, (void *)5,
+                                             &fs[0]),
+                     MF_OK);
+    assert_int_equal(
+        mf_loop_run_task_in_executor(l, ex, "loop.fail", NULL, 0, &fs[1]),
+        MF_OK);
+    assert_int_equal(mf_loop_gather(l, fs, 2, false, &g1), MF_OK);
+    assert_int_equal(mf_loop_gather(l, fs, 2, true, &g2), MF_OK);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    /* Without return_exceptions: fails with the child's error. */
+    const mf_error *e;
+    assert_int_equal(mf_lfuture_result(g1, NULL), MF_ETASK);
+    assert_int_equal(mf_lfuture_exception(g1, &e), MF_OK);
+    assert_string_equal(mf_error_kind(e), "ValueError");
+    assert_string_equal(mf_error_message(e), "boom");
+    assert_string_equal(mf_error_task(e), "loop.fail");
+    /* With it: finishes; each child holds its own outcome. */
+    assert_int_equal(mf_lfuture_result(g2, NULL), MF_OK);
+    assert_int_equal(mf_lfuture_result(fs[1], NULL), MF_ETASK);
+    mf_value v;
+    assert_int_equal(mf_lfuture_result(fs[0], &v), MF_OK);
+    assert_int_equal((intptr_t)v.via.ptr, 5);
+    for (int i = 0; i < 2; i++)
+        mf_lfuture_release(fs[i]);
+    mf_lfuture_release(g1);
+    mf_lfuture_release(g2);
+    /* gather of nothing is done at once. */
+    mf_lfuture *g0;
+    assert_int_equal(mf_loop_gather(l, NULL, 0, false, &g0), MF_OK);
+    assert_true(mf_lfuture_done(g0));
+    mf_lfuture_release(g0);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
+static void test_loop_cancel_both_ways(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    mf_thread_pool_opts o = {.max_workers = 1};
+    assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
+    static struct gate g = {PTHREAD_MUTEX_INITIALIZER,
+                            PTHREAD_COND_INITIALIZER, 0, 0};
+    mf_future *blocker;
+    assert_int_equal(mf_executor_call(ex, gated, &g, &blocker), MF_OK);
+    while (atomic_load(&g.entered) == 0)
+        sleep_ms(1);
+    /* Not started: cancelling the loop future cancels the task. */
+    mf_future *queued;
+    assert_int_equal(mf_executor_call(ex, identity, (void *)1, &queued),
+                     MF_OK);
+    mf_lfuture *lq;
+    assert_int_equal(mf_loop_wrap_future(l, queued, &lq), MF_OK);
+    /* Started: the loop future is cancelled, the running task is not,
+     * and its result, arriving later, is dropped. */
+    mf_lfuture *lrun;
+    assert_int_equal(mf_loop_wrap_future(l, blocker, &lrun), MF_OK);
+    assert_true(mf_lfuture_cancel(lq));
+    assert_true(mf_lfuture_cancel(lrun));
+    assert_true(mf_future_cancelled(queued));
+    assert_false(mf_future_cancelled(blocker));
+    gate_open(&g);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_true(mf_lfuture_cancelled(lrun));
+    assert_int_equal(mf_lfuture_result(lrun, NULL), MF_ECANCELLED);
+    assert_int_equal(mf_future_state_get(blocker), MF_FINISHED);
+    /* The other way: an executor future cancelled first. */
+    mf_future *mine = mf_future_new();
+    mf_lfuture *lm;
+    assert_int_equal(mf_loop_wrap_future(l, mine, &lm), MF_OK);
+    assert_true(mf_future_cancel(mine));
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_true(mf_lfuture_cancelled(lm));
+    mf_lfuture_release(lm);
+    mf_future_release(mine);
+    mf_lfuture_release(lq);
+    mf_lfuture_release(lrun);
+    mf_future_release(queued);
+    mf_future_release(blocker);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
+static void test_loop_100k_completions_coalesce_and_none_lost(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    assert_int_equal(mf_thread_pool_new(NULL, &ex), MF_OK);
+    static mf_lfuture *fs[N];
+    for (intptr_t i = 0; i < N; i++)
+        assert_int_equal(
+            mf_loop_run_in_executor(l, ex, identity, (void *)i, &fs[i]),
+            MF_OK);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    size_t wakeups, completions;
+    mf_loop_counters(l, &wakeups, &completions);
+    assert_int_equal(completions, N);
+    assert_true(wakeups >= 1 && wakeups <= completions);
+    for (intptr_t i = 0; i < N; i++) {
+        mf_value v;
+        assert_int_equal(mf_lfuture_result(fs[i], &v), MF_OK);
+        assert_true((intptr_t)v.via.ptr == i);
+        mf_lfuture_release(fs[i]);
+    }
+    print_message("100000 completions in %zu wake-ups\n", wakeups);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
+static void test_loop_close_with_work_in_flight(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    mf_thread_pool_opts o = {.max_workers = 1};
+    assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
+    static struct gate g = {PTHREAD_MUTEX_INITIALIZER,
+                            PTHREAD_COND_INITIALIZER, 0, 0};
+    mf_lfuture *a, *b, *gathered;
+    assert_int_equal(mf_loop_run_in_executor(l, ex, gated, &g, &a), MF_OK);
+    assert_int_equal(mf_loop_run_in_executor(l, ex, identity, NULL, &b),
+                     MF_OK);
+    mf_lfuture *both[2] = {a, b};
+    assert_int_equal(mf_loop_gather(l, both, 2, false, &gathered), MF_OK);
+    while (atomic_load(&g.entered) == 0)
+        sleep_ms(1);
+    mf_loop_close(l); /* a runs, b is queued: both pending here */
+    assert_true(mf_lfuture_cancelled(a));
+    assert_true(mf_lfuture_cancelled(b));
+    gate_open(&g);
+    mf_executor_free(ex); /* a finishes after the loop is gone */
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_lfuture_release(a);
+    mf_lfuture_release(b);
+    mf_lfuture_release(gathered); /* ASan: nothing leaks, nothing is used
+                                      after free */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loop_run_in_executor_and_gather),
+        cmocka_unit_test(test_loop_callbacks_on_loop_thread_never_inline),
+        cmocka_unit_test(test_loop_errors_through_gather),
+        cmocka_unit_test(test_loop_cancel_both_ways),
+        cmocka_unit_test(test_loop_100k_completions_coalesce_and_none_lost),
+        cmocka_unit_test(test_loop_close_with_work_in_flight),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
