@@ -14,6 +14,8 @@
 #include "mpifutures/executor.h"
 #include "mpifutures/thread_pool.h"
 #include "mpifutures/mpi_pool.h"
+#include "mpifutures/loop.h"
+#include "mpifutures/coro.h"
 #include "mpifutures/wait.h"
 
 #define MF_VERSION_MAJOR 0
