@@ -299,6 +299,11 @@ void mf_loop_close(mf_loop *l)
     lq_release(q);
 }
 
+struct uv_loop_s *mf__loop_uv(mf_loop *l)
+{
+    return l->uv;
+}
+
 void mf_loop_counters(const mf_loop *l, size_t *wakeups, size_t *completions)
 {
     if (wakeups)

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include <mpifutures.h>
+#include <mpifutures/coro.h>
 #include <mpifutures/loop.h>
 
 static void sleep_ms(long ms)
@@ -330,6 +331,120 @@ static void test_loop_close_with_work_in_flight(void **state)
                                       after free */
 }
 
+static void test_loop_sleep_and_wait(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_lfuture *fast, *slow, *w_first, *w_all;
+    assert_int_equal(mf_loop_sleep(l, 0.01, &fast), MF_OK);
+    assert_int_equal(mf_loop_sleep(l, 0.2, &slow), MF_OK);
+    mf_lfuture *both[2] = {slow, fast};
+    assert_int_equal(mf_loop_wait(l, both, 2, MF_FIRST_COMPLETED, &w_first),
+                     MF_OK);
+    assert_int_equal(mf_loop_wait(l, both, 2, MF_ALL_COMPLETED, &w_all),
+                     MF_OK);
+    /* Run until the first wait is done: then only the fast one is. */
+    while (!mf_lfuture_done(w_first))
+        uv_run(&uv, UV_RUN_ONCE);
+    assert_true(mf_lfuture_done(fast));
+    assert_false(mf_lfuture_done(slow));
+    assert_false(mf_lfuture_done(w_all));
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_true(mf_lfuture_done(slow));
+    assert_true(mf_lfuture_done(w_all));
+    /* FIRST_EXCEPTION: done at the first failure. */
+    mf_lfuture *ok = mf_lfuture_new(l), *bad = mf_lfuture_new(l), *w_exc;
+    mf_lfuture *pair[2] = {ok, bad};
+    assert_int_equal(mf_loop_wait(l, pair, 2, MF_FIRST_EXCEPTION, &w_exc),
+                     MF_OK);
+    mf_lfuture_set_error(bad, MF_ETASK, "ValueError", "x");
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_true(mf_lfuture_done(w_exc));
+    assert_false(mf_lfuture_done(ok));
+    mf_lfuture_set_pointer(ok, NULL);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    mf_lfuture *all[] = {fast, slow, w_first, w_all, ok, bad, w_exc};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mf_lfuture_release(all[i]);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+}
+
+static atomic_int running, peak;
+
+static void *limited_call(void *arg)
+{
+    int now = atomic_fetch_add(&running, 1) + 1;
+    int p = atomic_load(&peak);
+    while (now > p && !atomic_compare_exchange_weak(&peak, &p, now))
+        ;
+    sleep_ms(5);
+    atomic_fetch_sub(&running, 1);
+    return arg;
+}
+
+struct sem_job {
+    mf_loop *l;
+    mf_executor *ex;
+    mf_lsem *sem;
+    int bad;
+};
+
+static void *sem_coroutine(mf_coro *co, void *arg)
+{
+    struct sem_job *j = arg;
+    mf_lfuture *unit, *call;
+    j->bad += mf_lsem_acquire(j->sem, &unit) != MF_OK;
+    j->bad += mf_coro_await(co, unit) != MF_OK;
+    j->bad += mf_loop_run_in_executor(j->l, j->ex, limited_call, NULL,
+                                      &call) != MF_OK;
+    j->bad += mf_coro_await(co, call) != MF_OK;
+    mf_lsem_release(j->sem);
+    mf_lfuture_release(call);
+    mf_lfuture_release(unit);
+    return NULL;
+}
+
+static void test_loop_semaphore_bound_holds_under_load(void **state)
+{
+    (void)state;
+    enum { N = 60, CAP = 3 };
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    mf_executor *ex;
+    mf_thread_pool_opts o = {.max_workers = 8}; /* more than the cap */
+    assert_int_equal(mf_thread_pool_new(&o, &ex), MF_OK);
+    mf_lsem *sem = mf_lsem_new(l, CAP);
+    static struct sem_job jobs[N];
+    static mf_lfuture *fs[N];
+    atomic_store(&running, 0);
+    atomic_store(&peak, 0);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct sem_job){l, ex, sem, 0};
+        assert_int_equal(mf_coro_spawn(l, sem_coroutine, &jobs[i], 0, &fs[i]),
+                         MF_OK);
+    }
+    uv_run(&uv, UV_RUN_DEFAULT);
+    for (int i = 0; i < N; i++) {
+        assert_true(mf_lfuture_done(fs[i]));
+        assert_int_equal(jobs[i].bad, 0);
+        mf_lfuture_release(fs[i]);
+    }
+    assert_true(atomic_load(&peak) <= CAP);
+    assert_int_equal(atomic_load(&peak), CAP); /* and the cap was used */
+    mf_lsem_free(sem);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_loop_cancel_both_ways),
         cmocka_unit_test(test_loop_100k_completions_coalesce_and_none_lost),
         cmocka_unit_test(test_loop_close_with_work_in_flight),
+        cmocka_unit_test(test_loop_sleep_and_wait),
+        cmocka_unit_test(test_loop_semaphore_bound_holds_under_load),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -104,6 +104,30 @@ int mf_loop_run_task_in_executor(mf_loop *l, mf_executor *ex,
 int mf_loop_gather(mf_loop *l, mf_lfuture *const *fs, size_t n,
                    bool return_exceptions, mf_lfuture **out);
 
+/* --- timers, waiting, rate limiting ------------------------------------------ */
+
+/* A loop future finished after `seconds` (asyncio.sleep). */
+int mf_loop_sleep(mf_loop *l, double seconds, mf_lfuture **out);
+
+/* A loop future finished (value nil) when the mode's condition holds over
+ * fs (asyncio.wait): MF_FIRST_COMPLETED, MF_FIRST_EXCEPTION (a failure or
+ * all done) or MF_ALL_COMPLETED (mode values of wait.h). Read fs then. */
+int mf_loop_wait(mf_loop *l, mf_lfuture *const *fs, size_t n, int mode,
+                 mf_lfuture **out);
+
+/*
+ * A loop semaphore (asyncio.Semaphore): caps how many holders run at once,
+ * e.g. calls to an external service. mf_lsem_acquire returns a loop future
+ * done when the caller holds a unit (at once if one is free); waiters are
+ * served first come, first served; a cancelled acquire gives its unit to
+ * the next. Every acquire that completed must be matched by one release.
+ */
+typedef struct mf_lsem mf_lsem;
+mf_lsem *mf_lsem_new(mf_loop *l, unsigned value);
+int mf_lsem_acquire(mf_lsem *s, mf_lfuture **out);
+void mf_lsem_release(mf_lsem *s);
+void mf_lsem_free(mf_lsem *s); /* waiters still queued are cancelled */
+
 /* Wake-ups of the bridge's async handle so far, and completions it carried:
  * the first is at most the second (wake-ups coalesce). */
 void mf_loop_counters(const mf_loop *l, size_t *wakeups, size_t *completions);
