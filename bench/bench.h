@@ -38,6 +38,25 @@ struct mf_bench_mpi_opts {
 /* Collective: call on every rank; worker ranks return 0 when done. */
 int mf_bench_mpi(int *argc, char ***argv, const struct mf_bench_mpi_opts *o);
 
+struct mf_bench_loop_opts {
+    size_t tasks, rounds, reps;
+    int json;
+    int http;            /* also run the HTTP responsiveness test */
+    double http_seconds; /* per mode */
+};
+int mf_bench_loop(const struct mf_bench_loop_opts *o);
+
+/* The responsiveness test: a libuv HTTP server (bench/http_load.c) whose
+ * /slow runs a blocking 50 ms call (through run_in_executor, or inline on
+ * the loop when `inline_mode`), loaded over loopback TCP: /slow kept
+ * saturated while /fast is timed. */
+struct mf_http_load_result {
+    double fast_p50_ms, fast_p99_ms;
+    size_t fast_done, slow_done;
+};
+int mf_http_load(int inline_mode, double seconds,
+                 struct mf_http_load_result *out);
+
 /* Median of n doubles (sorts in place). */
 double mf_bench_median(double *v, size_t n);
 

@@ -20,6 +20,12 @@
  * - The async handle is referenced (keeps uv_run going) only while links
  *   are outstanding: uv_run(UV_RUN_DEFAULT) returns once every loop
  *   future tied to other threads has been resolved.
+ * - For SPIN_S after handing work out, a uv_idle_t keeps uv_run polling
+ *   without blocking: a completion from a worker on another core arrives
+ *   in a couple of microseconds, while sleeping in epoll_wait and being
+ *   woken costs ~15 us here (measured: 1.9 us polling, 17 us sleeping).
+ *   After the window the loop blocks as usual, so an idle loop costs
+ *   nothing.
  * - Callbacks are never run inside the call that completes a future or
  *   adds the callback: a CALLBACKS link makes the loop run them soon, as
  *   asyncio's call_soon does.
@@ -35,11 +41,14 @@
 
 #include <uv.h>
 
+#include "lib/clock.h"
 #include "lib/error_int.h"
 #include "lib/future_int.h"
 #include "mpifutures/loop.h"
 
 enum { LINK_COMPLETE, LINK_CALLBACKS };
+
+#define SPIN_S 50e-6
 
 struct link {
     struct link *next;
@@ -55,6 +64,8 @@ struct lq {
     bool pending;             /* an async send is outstanding; under mu */
     bool closed;              /* under mu */
     uv_async_t async;
+    uv_idle_t spin; /* active: uv_run polls without blocking */
+    double spin_until;
     mf_loop *loop; /* loop thread only; NULL once closed */
 };
 
@@ -129,6 +140,16 @@ static void link_push(struct link *k)
     pthread_mutex_unlock(&q->mu);
 }
 
+/* While active, uv_run polls instead of blocking; stop after the window
+ * or once nothing is outstanding. */
+static void on_spin(uv_idle_t *h)
+{
+    struct lq *q = h->data;
+    if (q->loop == NULL || q->loop->outstanding == 0 ||
+        mf__now() > q->spin_until)
+        uv_idle_stop(h);
+}
+
 /* A link for lf, counted as outstanding (loop thread). */
 static struct link *link_new(mf_lfuture *lf, int kind)
 {
@@ -144,6 +165,11 @@ static struct link *link_new(mf_lfuture *lf, int kind)
     mf_loop *l = q->loop;
     if (l->outstanding++ == 0)
         uv_ref((uv_handle_t *)&q->async);
+    if (kind == LINK_COMPLETE) {
+        q->spin_until = mf__now() + SPIN_S;
+        if (!uv_is_active((uv_handle_t *)&q->spin))
+            uv_idle_start(&q->spin, on_spin);
+    }
     return k;
 }
 
@@ -247,7 +273,7 @@ int mf_loop_new(struct uv_loop_s *uv, mf_loop **out)
         free(q);
         return mf__seterr(MF_ENOMEM, "mf_loop_new: out of memory");
     }
-    atomic_init(&q->refs, 2); /* the loop and the async handle */
+    atomic_init(&q->refs, 3); /* the loop, the async and idle handles */
     pthread_mutex_init(&q->mu, NULL);
     q->loop = l;
     if (uv_async_init(uv, &q->async, on_async) != 0) {
@@ -258,6 +284,8 @@ int mf_loop_new(struct uv_loop_s *uv, mf_loop **out)
     }
     q->async.data = q;
     uv_unref((uv_handle_t *)&q->async); /* referenced while work is out */
+    uv_idle_init(uv, &q->spin);
+    q->spin.data = q;
     l->uv = uv;
     l->q = q;
     *out = l;
@@ -295,6 +323,7 @@ void mf_loop_close(mf_loop *l)
         k = next;
     }
     uv_close((uv_handle_t *)&q->async, on_closed);
+    uv_close((uv_handle_t *)&q->spin, on_closed);
     free(l);
     lq_release(q);
 }

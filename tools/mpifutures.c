@@ -32,6 +32,9 @@ static void usage(FILE *out)
             "      --reps N              repetitions, medians (default 5)\n"
             "  bench mpi [options]       the MPI pool vs raw MPI (mpirun)\n"
             "      --json, --tasks N (100000), --rounds N (5000)\n"
+            "  bench loop [options]      the event-loop bridge vs libuv;\n"
+            "                            /fast latency while /slow blocks\n"
+            "      --json, --tasks N, --rounds N, --seconds S, --no-http\n"
             "  primes [options]          prime count: sequential vs the MPI\n"
             "                            pool (under mpirun, or spawning)\n"
             "      --limit N             count primes below N (4000000)\n"
@@ -112,9 +115,33 @@ static int cmd_bench(int *argcp, char ***argvp)
     }
     if (strcmp(argv[0], "mpi") == 0)
         return cmd_bench_mpi(argcp, argvp, 3);
+    if (strcmp(argv[0], "loop") == 0) {
+        struct mf_bench_loop_opts lo = {.tasks = 200000, .rounds = 5000,
+                                        .reps = 3, .json = 0, .http = 1,
+                                        .http_seconds = 2.0};
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                lo.json = 1;
+            else if (strcmp(argv[i], "--no-http") == 0)
+                lo.http = 0;
+            else if (strcmp(argv[i], "--tasks") == 0)
+                lo.tasks = mf__cmd_count("--tasks", i + 1 < argc ? argv[++i] : NULL);
+            else if (strcmp(argv[i], "--rounds") == 0)
+                lo.rounds = mf__cmd_count("--rounds", i + 1 < argc ? argv[++i] : NULL);
+            else if (strcmp(argv[i], "--seconds") == 0)
+                lo.http_seconds = (double)mf__cmd_count(
+                    "--seconds", i + 1 < argc ? argv[++i] : NULL);
+            else {
+                fprintf(stderr, "mpifutures bench loop: unknown option "
+                                "'%s'\n", argv[i]);
+                return 2;
+            }
+        }
+        return mf_bench_loop(&lo);
+    }
     if (strcmp(argv[0], "threads") != 0) {
         fprintf(stderr, "mpifutures bench: unknown benchmark '%s' "
-                        "(available: threads, mpi)\n",
+                        "(available: threads, mpi, loop)\n",
                 argv[0]);
         return 2;
     }
