@@ -1,12 +1,9 @@
 /*
  * bench/http_load.c -- is the loop still responsive while blocking work
- * runs? A small HTTP/1.1 server on libuv (its own thread and loop):
- *   GET /fast  answers at once;
- *   GET /slow  runs a blocking 50 ms "legacy" call, through
- *              mf_loop_run_in_executor on a thread pool (the bridge), or
- *              inline on the loop thread (what the lecture warns about).
- * Over loopback TCP, 8 client threads keep /slow saturated while one more
- * times /fast every 5 ms. Only 127.0.0.1 is ever used.
+ * runs? Starts examples/responsive_server.c's server in-process (bridge or
+ * --inline mode) and, over loopback TCP, keeps /slow saturated with 8
+ * client threads while one more times /fast every 5 ms. Bounded in time;
+ * only 127.0.0.1 is ever used.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,184 +22,17 @@
 #include <mpifutures.h>
 
 #include "bench/bench.h"
+#include "examples/responsive_server.h"
 
 #define SLOW_CLIENTS 8
-static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+/* The server's fixed reply is this long. */
+#define REPLY_LEN 40
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* legacyBlockingCompute: 50 ms of blocking work. */
-static void *legacy_50ms(void *arg)
-{
-    struct timespec ts = {0, 50000000L};
-    nanosleep(&ts, NULL);
-    return arg;
-}
-
-/* --- the server ---------------------------------------------------------------- */
-
-struct server {
-    uv_loop_t uv;
-    uv_tcp_t listener;
-    uv_async_t stop;
-    mf_loop *loop;
-    mf_executor *ex;
-    int inline_mode;
-    int port;
-    pthread_t thread;
-    atomic_int ready;
-};
-
-struct conn {
-    uv_tcp_t tcp;
-    struct server *s;
-    char buf[4096];
-    size_t len;
-};
-
-static void on_written(uv_write_t *w, int status)
-{
-    (void)status;
-    free(w);
-}
-
-static void respond(struct conn *c)
-{
-    uv_write_t *w = malloc(sizeof *w);
-    uv_buf_t b = uv_buf_init((char *)reply, sizeof reply - 1);
-    if (w != NULL && uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written))
-        free(w);
-}
-
-static void slow_done(mf_lfuture *f, void *arg)
-{
-    respond(arg);
-    mf_lfuture_release(f);
-}
-
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
-{
-    struct conn *c = h->data;
-    (void)hint;
-    *b = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
-}
-
-static void on_conn_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-    struct conn *c = st->data;
-    (void)b;
-    if (n < 0) {
-        uv_close((uv_handle_t *)st, on_conn_closed);
-        return;
-    }
-    c->len += (size_t)n;
-    char *end;
-    /* One request at a time per connection (clients wait for replies). */
-    while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) != NULL) {
-        int slow = c->len >= 9 && memcmp(c->buf, "GET /slow", 9) == 0;
-        size_t used = (size_t)(end + 4 - c->buf);
-        memmove(c->buf, c->buf + used, c->len - used);
-        c->len -= used;
-        if (!slow) {
-            respond(c);
-        } else if (c->s->inline_mode) {
-            legacy_50ms(NULL); /* blocks the loop: everyone waits */
-            respond(c);
-        } else {
-            mf_lfuture *f;
-            if (mf_loop_run_in_executor(c->s->loop, c->s->ex, legacy_50ms,
-                                        NULL, &f) == MF_OK)
-                mf_lfuture_add_done_callback(f, slow_done, c);
-        }
-    }
-    if (c->len == sizeof c->buf) /* junk: drop the connection */
-        uv_close((uv_handle_t *)st, on_conn_closed);
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    struct server *s = l->data;
-    if (status < 0)
-        return;
-    struct conn *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return;
-    c->s = s;
-    uv_tcp_init(&s->uv, &c->tcp);
-    c->tcp.data = c;
-    if (uv_accept(l, (uv_stream_t *)&c->tcp) == 0) {
-        uv_tcp_nodelay(&c->tcp, 1);
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    } else {
-        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-    }
-}
-
-static void close_any(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, h->type == UV_TCP && h->data && h->data != arg
-                        ? on_conn_closed
-                        : NULL);
-}
-
-static void on_stop(uv_async_t *a)
-{
-    struct server *s = a->data;
-    mf_loop_close(s->loop);
-    s->loop = NULL;
-    s->listener.data = s; /* close_any: the listener is not a conn */
-    uv_walk(&s->uv, close_any, s);
-}
-
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    uv_run(&s->uv, UV_RUN_DEFAULT);
-    return NULL;
-}
-
-static int server_start(struct server *s, int inline_mode)
-{
-    memset(s, 0, sizeof *s);
-    s->inline_mode = inline_mode;
-    uv_loop_init(&s->uv);
-    if (mf_loop_new(&s->uv, &s->loop) != MF_OK ||
-        mf_thread_pool_new(NULL, &s->ex) != MF_OK)
-        return -1;
-    uv_tcp_init(&s->uv, &s->listener);
-    s->listener.data = s;
-    struct sockaddr_in a;
-    uv_ip4_addr("127.0.0.1", 0, &a);
-    if (uv_tcp_bind(&s->listener, (const struct sockaddr *)&a, 0) != 0 ||
-        uv_listen((uv_stream_t *)&s->listener, 128, on_connection) != 0)
-        return -1;
-    struct sockaddr_in got;
-    int len = sizeof got;
-    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&got, &len);
-    s->port = ntohs(got.sin_port);
-    uv_async_init(&s->uv, &s->stop, on_stop);
-    s->stop.data = s;
-    return pthread_create(&s->thread, NULL, server_main, s) == 0 ? 0 : -1;
-}
-
-static void server_stop(struct server *s)
-{
-    uv_async_send(&s->stop);
-    pthread_join(s->thread, NULL);
-    uv_loop_close(&s->uv);
-    mf_executor_free(s->ex);
 }
 
 /* --- the clients ----------------------------------------------------------------- */
@@ -240,7 +70,7 @@ static int request(int fd, const char *path)
                      path);
     if (write(fd, req, (size_t)n) != n)
         return -1;
-    size_t want = sizeof reply - 1, got = 0;
+    size_t want = REPLY_LEN, got = 0;
     char buf[256];
     while (got < want) {
         ssize_t r = read(fd, buf, want - got);
@@ -276,8 +106,8 @@ static void *client_main(void *arg)
 int mf_http_load(int inline_mode, double seconds,
                  struct mf_http_load_result *out)
 {
-    struct server s;
-    if (server_start(&s, inline_mode) != 0)
+    struct mf_demo_server s;
+    if (mf_demo_server_start(&s, 0, inline_mode) != 0)
         return -1;
     double until = now() + seconds;
     struct client slow[SLOW_CLIENTS], fast = {0};
@@ -295,7 +125,7 @@ int mf_http_load(int inline_mode, double seconds,
     pthread_join(tf, NULL);
     for (int i = 0; i < SLOW_CLIENTS; i++)
         pthread_join(ts[i], NULL);
-    server_stop(&s);
+    mf_demo_server_stop(&s);
     memset(out, 0, sizeof *out);
     out->fast_done = fast.nlat;
     for (int i = 0; i < SLOW_CLIENTS; i++)
