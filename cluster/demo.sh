@@ -5,8 +5,9 @@
 #   2. the lecture's Example 23.1 on the MPI process pool, under mpirun and
 #      started alone (it spawns its own workers);
 #   3. Example 23.2 (futures, callbacks, as_completed, errors) on threads;
-#   4. the MPI pool against raw MPI, and the thread pool against libuv's
-#      uv_queue_work, each in the same run.
+#   4. the MPI pool against raw MPI, Example 23.3 on the event loop, the
+#      bridge against libuv (and an HTTP server kept responsive), and the
+#      thread pool against libuv's uv_queue_work, each in the same run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/cluster/setup.sh" "$here/build"
@@ -37,6 +38,14 @@ echo "== Example 23.2: risky tasks on a 5-thread pool (seed 7) =="
 echo
 echo "== The MPI pool against raw MPI between the same ranks =="
 "${mpirun[@]}" -n 2 "$here/build/bin/mpifutures" bench mpi
+
+echo
+echo "== Example 23.3: blocking calls from coroutines on a libuv loop =="
+"$here/build/examples/legacy_async"
+
+echo
+echo "== The event-loop bridge against libuv; /fast while /slow blocks =="
+"$here/build/bin/mpifutures" bench loop --tasks 100000 --rounds 2000 --seconds 2
 
 echo
 echo "== The thread pool against libuv's uv_queue_work, same run =="

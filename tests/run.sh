@@ -8,8 +8,9 @@
 #   4. the lecture's examples (23.1 on the MPI pool, 23.2 on threads, 23.3
 #      on the libuv event loop),
 #      checked for their promised output,
-#   5. the mpifutures primes / bench mpi commands on real ranks (behaviour
-#      and JSON keys only, never timings),
+#   5. the mpifutures primes / bench mpi / bench loop commands on real
+#      ranks and real loopback TCP (behaviour and JSON keys only, never
+#      timings),
 #   6. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
@@ -129,6 +130,12 @@ commands() {
   done
   out=$("$tool" primes --limit 500000 --workers 2 --scaling --json) &&
     echo "$out" && grep -q '"counts_match": true' <<<"$out" || return 1
+  out=$("$tool" bench loop --tasks 20000 --rounds 500 --seconds 1 --json) &&
+    echo "$out" || return 1
+  for k in rtt_us libuv_rtt_us tasks_per_s libuv_tasks_per_s \
+    fast_p99_ms_bridge fast_p99_ms_inline; do
+    grep -q "\"$k\": " <<<"$out" || { echo "bench loop: no key $k"; return 1; }
+  done
   out=$(mpirun --oversubscribe -n 2 "$tool" bench mpi --tasks 20000 \
     --rounds 500 --json) && echo "$out" || return 1
   for k in rtt_us raw_mpi_rtt_us submit_tasks_per_s map1_tasks_per_s \
@@ -159,7 +166,7 @@ step "unit tests under TSan" sanitized thread "$here/build-tsan"
 step "example: risky_tasks (Example 23.2)" risky_example
 step "example: primes on the MPI pool (Example 23.1)" primes_example
 step "example: legacy_async on the event loop (Example 23.3)" legacy_async_example
-step "commands: mpifutures primes and bench mpi on MPI ranks" commands
+step "commands: primes, bench mpi, bench loop (behaviour, JSON keys)" commands
 step "install + downstream find_package and pkg-config" downstream
 
 echo
