@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include <uv.h>
@@ -155,6 +156,54 @@ static void test_coro_cancel_while_suspended(void **state)
     mf_lfuture_release(w.never);
 }
 
+static int task_boom(const mf_args *args, mf_reply *reply, void *udata)
+{
+    return mf_reply_error(reply, "IOError", "disk on fire");
+}
+
+struct err_env {
+    mf_executor *ex;
+    int await_rc, result_rc;
+    char kind[32], msg[64];
+};
+
+/* The task's error reaches the coroutine through await, as an exception
+ * through `await` in asyncio. */
+static void *await_failure(mf_coro *co, void *arg)
+{
+    struct err_env *e = arg;
+    mf_lfuture *f;
+    if (mf_loop_run_task_in_executor(mf_coro_loop(co), e->ex, "coro.boom",
+                                     NULL, 0, &f) != MF_OK)
+        return NULL;
+    e->await_rc = mf_coro_await(co, f);
+    e->result_rc = mf_lfuture_result(f, NULL);
+    const mf_error *err;
+    if (mf_lfuture_exception(f, &err) == MF_OK && err != NULL) {
+        snprintf(e->kind, sizeof e->kind, "%s", mf_error_kind(err));
+        snprintf(e->msg, sizeof e->msg, "%s", mf_error_message(err));
+    }
+    mf_lfuture_release(f);
+    return NULL;
+}
+
+static void test_coro_error_through_await(void **state)
+{
+    struct fixture *fx = *state;
+    static int registered;
+    if (!registered++)
+        mf_task_register("coro.boom", task_boom, NULL);
+    struct err_env e = {fx->ex, -1, -1, "", ""};
+    mf_lfuture *f;
+    assert_int_equal(mf_coro_spawn(fx->l, await_failure, &e, 0, &f), MF_OK);
+    uv_run(&fx->uv, UV_RUN_DEFAULT);
+    assert_int_equal(e.await_rc, MF_OK);
+    assert_int_equal(e.result_rc, MF_ETASK);
+    assert_string_equal(e.kind, "IOError");
+    assert_string_equal(e.msg, "disk on fire");
+    mf_lfuture_release(f);
+}
+
 static void test_coro_await_outside_is_estate(void **state)
 {
     struct fixture *fx = *state;
@@ -195,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_coro_awaits_executor_and_coroutines),
         cmocka_unit_test(test_coro_failure_fails_its_future),
         cmocka_unit_test(test_coro_cancel_while_suspended),
+        cmocka_unit_test(test_coro_error_through_await),
         cmocka_unit_test(test_coro_await_outside_is_estate),
         cmocka_unit_test(test_coro_a_thousand_at_once),
     };

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <uv.h>
+
 #include <mpifutures.h>
 
 #define GUARD 60.0 /* seconds: only stops a hang */
@@ -314,6 +316,41 @@ static void shutdown_from_callback(mf_future *f, void *arg)
     atomic_store(&from_callback_rc, mf_executor_shutdown(pool, true, false));
 }
 
+static void test_mpi_pool_futures_on_an_event_loop(void **state)
+{
+    (void)state;
+    /* The bridge takes MPI futures as it takes thread-pool ones: their
+     * callbacks come from the pool's callback thread. */
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    enum { N = 8 };
+    mf_lfuture *fs[N], *all;
+    for (int i = 0; i < N; i++) {
+        mf_pack a;
+        mf_pack_init(&a);
+        mf_pack_fmt(&a, "[i]", i);
+        assert_int_equal(mf_loop_run_task_in_executor(l, pool, "mpi.square",
+                                                      a.data, a.len, &fs[i]),
+                         MF_OK);
+        mf_pack_fini(&a);
+    }
+    assert_int_equal(mf_loop_gather(l, fs, N, false, &all), MF_OK);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(mf_lfuture_result(all, NULL), MF_OK);
+    for (int i = 0; i < N; i++) {
+        int64_t v;
+        assert_int_equal(mf_lfuture_result_i64(fs[i], &v), MF_OK);
+        assert_int_equal(v, i * i);
+        mf_lfuture_release(fs[i]);
+    }
+    mf_lfuture_release(all);
+    mf_loop_close(l);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+}
+
 /* Last: a process has one MPI lifetime. */
 static void test_mpi_pool_shutdown_cancel_futures(void **state)
 {
@@ -379,6 +416,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mpi_pool_cancel_queued_tasks),
         cmocka_unit_test(test_mpi_pool_wait_mixed_with_thread_pool),
         cmocka_unit_test(test_mpi_pool_stats_account_every_task),
+        cmocka_unit_test(test_mpi_pool_futures_on_an_event_loop),
         cmocka_unit_test(test_mpi_pool_shutdown_cancel_futures),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
