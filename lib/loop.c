@@ -6,17 +6,19 @@
  * - Loop futures change state only on the loop thread; their reference
  *   count is atomic because executor threads may drop the last reference
  *   (a completion arriving after everyone else let go).
- * - The cross-thread part of a loop is `struct lq`: a FIFO of links under
- *   `mu`, a uv_async_t and a `pending` flag, refcounted (the mf_loop, the
+ * - The cross-thread part of a loop is `struct lq`: a lock-free stack of
+ *   links (closed by swapping in a marker, after which a push frees its
+ *   link itself), a uv_async_t and a `pending` flag, refcounted (the mf_loop, the
  *   async handle and every outstanding link hold a reference), so that an
  *   executor completing a future after mf_loop_close touches only memory
  *   that is still alive. A link is allocated on the loop thread when a
  *   loop future is tied to an executor future, and pushed from whatever
  *   thread completes it: no allocation off the loop thread.
- * - Wake-ups coalesce: a pusher calls uv_async_send only if no wake-up is
- *   pending; the async callback clears `pending` as it takes the whole
- *   FIFO, then resolves every link in one pass. The send happens under
- *   `mu`, which closing also takes, so a send can never race uv_close.
+ * - Wake-ups coalesce: a pusher calls uv_async_send only if its exchange on
+ *   `pending` found it clear; the async callback clears `pending`, then
+ *   takes the whole stack (so a later push wakes it again) and resolves
+ *   every link in one pass, oldest first. The send happens under `mu`,
+ *   which closing also takes, so a send can never race uv_close.
  * - The async handle is referenced (keeps uv_run going) only while links
  *   are outstanding: uv_run(UV_RUN_DEFAULT) returns once every loop
  *   future tied to other threads has been resolved.
@@ -59,10 +61,10 @@ struct link {
 
 struct lq {
     _Atomic int refs;
-    pthread_mutex_t mu;
-    struct link *head, *tail; /* under mu */
-    bool pending;             /* an async send is outstanding; under mu */
-    bool closed;              /* under mu */
+    _Atomic(struct link *) top; /* pushed links, newest first; or CLOSED */
+    _Atomic int pending;        /* an async send is outstanding */
+    pthread_mutex_t mu;         /* orders uv_async_send against closing */
+    bool closed;                /* under mu */
     uv_async_t async;
     uv_idle_t spin; /* active: uv_run polls without blocking */
     double spin_until;
@@ -116,28 +118,31 @@ static void link_free(struct link *k)
     lq_release(q);
 }
 
-/* Push a link from any thread; wake the loop unless a wake-up is pending.
- * After close the link is just freed. */
+static char closed_marker;
+#define LQ_CLOSED ((struct link *)(void *)&closed_marker)
+
+/* Push a link from any thread (lock-free); wake the loop unless a wake-up
+ * is pending. After close the link is just freed. */
 static void link_push(struct link *k)
 {
     struct lq *q = k->q;
-    pthread_mutex_lock(&q->mu);
-    if (q->closed) {
+    struct link *top = atomic_load_explicit(&q->top, memory_order_relaxed);
+    do {
+        if (top == LQ_CLOSED) {
+            link_free(k);
+            return;
+        }
+        k->next = top;
+        /* release: the link's contents before it is visible; seq_cst to
+         * order the push before our read of `pending`. */
+    } while (!atomic_compare_exchange_weak_explicit(
+        &q->top, &top, k, memory_order_seq_cst, memory_order_relaxed));
+    if (!atomic_exchange_explicit(&q->pending, 1, memory_order_seq_cst)) {
+        pthread_mutex_lock(&q->mu);
+        if (!q->closed)
+            uv_async_send(&q->async);
         pthread_mutex_unlock(&q->mu);
-        link_free(k);
-        return;
     }
-    k->next = NULL;
-    if (q->tail != NULL)
-        q->tail->next = k;
-    else
-        q->head = k;
-    q->tail = k;
-    if (!q->pending) {
-        q->pending = true;
-        uv_async_send(&q->async);
-    }
-    pthread_mutex_unlock(&q->mu);
 }
 
 /* While active, uv_run polls instead of blocking; stop after the window
@@ -165,10 +170,9 @@ static struct link *link_new(mf_lfuture *lf, int kind)
     mf_loop *l = q->loop;
     if (l->outstanding++ == 0)
         uv_ref((uv_handle_t *)&q->async);
-    if (kind == LINK_COMPLETE) {
+    if (kind == LINK_COMPLETE && !uv_is_active((uv_handle_t *)&q->spin)) {
         q->spin_until = mf__now() + SPIN_S;
-        if (!uv_is_active((uv_handle_t *)&q->spin))
-            uv_idle_start(&q->spin, on_spin);
+        uv_idle_start(&q->spin, on_spin);
     }
     return k;
 }
@@ -222,14 +226,22 @@ static void on_async(uv_async_t *h)
 {
     struct lq *q = h->data;
     mf_loop *l = q->loop;
-    pthread_mutex_lock(&q->mu);
-    struct link *k = q->head;
-    q->head = q->tail = NULL;
-    q->pending = false;
-    pthread_mutex_unlock(&q->mu);
     if (l == NULL)
         return;
+    /* Clear `pending` first: a push after the take below wakes us again. */
+    atomic_store_explicit(&q->pending, 0, memory_order_seq_cst);
+    struct link *lifo =
+        atomic_exchange_explicit(&q->top, NULL, memory_order_acquire);
+    struct link *k = NULL;
+    while (lifo != NULL) { /* oldest first */
+        struct link *next = lifo->next;
+        lifo->next = k;
+        k = lifo;
+        lifo = next;
+    }
     l->wakeups++;
+    if (l->outstanding > 0) /* more may follow soon: keep polling a bit */
+        q->spin_until = mf__now() + SPIN_S;
     while (k != NULL) {
         struct link *next = k->next;
         mf_lfuture *lf = k->lf;
@@ -274,6 +286,8 @@ int mf_loop_new(struct uv_loop_s *uv, mf_loop **out)
         return mf__seterr(MF_ENOMEM, "mf_loop_new: out of memory");
     }
     atomic_init(&q->refs, 3); /* the loop, the async and idle handles */
+    atomic_init(&q->top, NULL);
+    atomic_init(&q->pending, 0);
     pthread_mutex_init(&q->mu, NULL);
     q->loop = l;
     if (uv_async_init(uv, &q->async, on_async) != 0) {
@@ -313,9 +327,10 @@ void mf_loop_close(mf_loop *l)
     }
     pthread_mutex_lock(&q->mu);
     q->closed = true;
-    struct link *k = q->head;
-    q->head = q->tail = NULL;
     pthread_mutex_unlock(&q->mu);
+    /* From now on pushes free their links themselves. */
+    struct link *k =
+        atomic_exchange_explicit(&q->top, LQ_CLOSED, memory_order_acq_rel);
     q->loop = NULL;
     while (k != NULL) {
         struct link *next = k->next;
