@@ -38,11 +38,6 @@ const char *mf_errmsg(void)
     return errmsg;
 }
 
-const char *mf__errmsg_peek(void)
-{
-    return errmsg;
-}
-
 void mf__clearerr(void)
 {
     errmsg[0] = '\0';

@@ -17,7 +17,4 @@ int mf__seterr(int code, const char *fmt, ...)
  * failure we must explain). */
 void mf__clearerr(void);
 
-/* The calling thread's explanation buffer (for saving across calls). */
-const char *mf__errmsg_peek(void);
-
 #endif
