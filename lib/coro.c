@@ -46,6 +46,8 @@ struct mf_coro {
     mf_coro_fn fn;
     void *arg;
     mf_lfuture *result; /* the coroutine's own loop future */
+    mf_lfuture *awaiting; /* what it is suspended on, or NULL */
+    int refs;             /* pending resume callbacks + 1 while alive */
     bool started;
     bool finished;
     bool failed;
@@ -130,6 +132,12 @@ static void coro_free(mf_coro *co)
     free(co);
 }
 
+static void coro_unref(mf_coro *co)
+{
+    if (--co->refs == 0)
+        coro_free(co);
+}
+
 /* Run co until it suspends or finishes (loop thread, from a callback). */
 static void resume(mf_coro *co)
 {
@@ -137,15 +145,37 @@ static void resume(mf_coro *co)
         co->started = true;
         starting = co;
     }
+    co->awaiting = NULL;
     switch_in(co);
     if (co->finished)
-        coro_free(co);
+        coro_unref(co); /* the body's own reference */
 }
 
+/* A future co awaited (or its start) is done: resume co -- unless it was
+ * already resumed another way (its own future cancelled) or has finished.
+ * Each registered callback holds a reference to co. */
 static void resume_cb(mf_lfuture *f, void *arg)
 {
-    (void)f;
-    resume(arg);
+    mf_coro *co = arg;
+    if (!co->finished && (co->awaiting == f || !co->started))
+        resume(co);
+    coro_unref(co);
+}
+
+/* The coroutine's own future is done: if that is a cancel while the
+ * coroutine is suspended, wake it now (mf_coro_await reports it). */
+static void result_done_cb(mf_lfuture *f, void *arg)
+{
+    mf_coro *co = arg;
+    if (mf_lfuture_cancelled(f) && !co->finished && co->awaiting != NULL) {
+        /* As asyncio's Task.cancel: the awaited future is cancelled too
+         * (so a semaphore unit, say, is not handed to a coroutine that is
+         * about to stop). */
+        mf_lfuture *awaited = co->awaiting;
+        mf_lfuture_cancel(awaited);
+        resume(co);
+    }
+    coro_unref(co);
 }
 
 int mf_coro_spawn(mf_loop *l, mf_coro_fn fn, void *arg, size_t stack_size,
@@ -193,7 +223,11 @@ int mf_coro_spawn(mf_loop *l, mf_coro_fn fn, void *arg, size_t stack_size,
 #ifdef MF_TSAN
     co->tsan_fiber = __tsan_create_fiber(0);
 #endif
-    /* Start from the loop, soon: a done future whose callback starts it. */
+    /* References: the body's own, the start callback's, the result
+     * callback's. Start from the loop, soon: a done future whose callback
+     * starts it. */
+    co->refs = 3;
+    mf_lfuture_add_done_callback(co->result, result_done_cb, co);
     mf_lfuture_set_pointer(kick, NULL);
     mf_lfuture_add_done_callback(kick, resume_cb, co);
     mf_lfuture_release(kick);
@@ -206,10 +240,12 @@ int mf_coro_await(mf_coro *co, mf_lfuture *f)
     if (co == NULL || f == NULL || current != co)
         return mf__seterr(MF_ESTATE, "mf_coro_await called outside its "
                                      "coroutine");
-    if (!mf_lfuture_done(f)) {
+    if (!mf_lfuture_done(f) && !mf_lfuture_cancelled(co->result)) {
         int rc = mf_lfuture_add_done_callback(f, resume_cb, co);
         if (rc != MF_OK)
             return rc;
+        co->refs++;
+        co->awaiting = f;
         switch_out(co, false);
     }
     if (mf_lfuture_cancelled(co->result))

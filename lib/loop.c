@@ -82,6 +82,8 @@ struct mf_loop {
     size_t outstanding; /* links not yet drained */
     size_t wakeups, completions;
     mf_lfuture *pending; /* loop futures not done (for close) */
+    bool draining;       /* inside on_async */
+    bool closing;        /* mf_loop_close ran */
 };
 
 struct mf_lfuture {
@@ -126,23 +128,29 @@ static char closed_marker;
 static void link_push(struct link *k)
 {
     struct lq *q = k->q;
-    struct link *top = atomic_load_explicit(&q->top, memory_order_relaxed);
+    /* Once pushed, the link (and its reference to q) belongs to whoever
+     * drains it: hold our own reference until the send is done. */
+    atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
+    /* acquire on the marker: what close wrote before is visible to the
+     * releases link_free does here. */
+    struct link *top = atomic_load_explicit(&q->top, memory_order_acquire);
     do {
         if (top == LQ_CLOSED) {
             link_free(k);
+            lq_release(q);
             return;
         }
         k->next = top;
-        /* release: the link's contents before it is visible; seq_cst to
-         * order the push before our read of `pending`. */
+        /* seq_cst: the push precedes our read of `pending`. */
     } while (!atomic_compare_exchange_weak_explicit(
-        &q->top, &top, k, memory_order_seq_cst, memory_order_relaxed));
+        &q->top, &top, k, memory_order_seq_cst, memory_order_acquire));
     if (!atomic_exchange_explicit(&q->pending, 1, memory_order_seq_cst)) {
         pthread_mutex_lock(&q->mu);
         if (!q->closed)
             uv_async_send(&q->async);
         pthread_mutex_unlock(&q->mu);
     }
+    lq_release(q);
 }
 
 /* While active, uv_run polls instead of blocking; stop after the window
@@ -191,6 +199,10 @@ static void schedule_callbacks(mf_lfuture *lf)
 {
     if (lf->cb_scheduled || lf->ran == lf->ncb || lf->q->loop == NULL)
         return;
+    if (lf->q->loop->closing) { /* no loop turn is coming: now */
+        run_callbacks(lf);
+        return;
+    }
     struct link *k = link_new(lf, LINK_CALLBACKS);
     if (k == NULL) { /* out of memory: run them now rather than never */
         run_callbacks(lf);
@@ -222,16 +234,19 @@ static void settle(mf_lfuture *lf, int state)
     schedule_callbacks(lf);
 }
 
+static void close_finish(mf_loop *l);
+
 static void on_async(uv_async_t *h)
 {
     struct lq *q = h->data;
     mf_loop *l = q->loop;
     if (l == NULL)
         return;
-    /* Clear `pending` first: a push after the take below wakes us again. */
+    /* Clear `pending` first: a push after the take below wakes us again
+     * (seq_cst on both, as on the pushing side). */
     atomic_store_explicit(&q->pending, 0, memory_order_seq_cst);
     struct link *lifo =
-        atomic_exchange_explicit(&q->top, NULL, memory_order_acquire);
+        atomic_exchange_explicit(&q->top, NULL, memory_order_seq_cst);
     struct link *k = NULL;
     while (lifo != NULL) { /* oldest first */
         struct link *next = lifo->next;
@@ -239,14 +254,21 @@ static void on_async(uv_async_t *h)
         k = lifo;
         lifo = next;
     }
-    l->wakeups++;
     if (l->outstanding > 0) /* more may follow soon: keep polling a bit */
         q->spin_until = mf__now() + SPIN_S;
-    while (k != NULL) {
+    bool counted = false;
+    /* A callback may close the loop (mf_loop_close defers freeing it to
+     * the end of this drain). */
+    l->draining = true;
+    while (k != NULL && !l->closing) {
         struct link *next = k->next;
         mf_lfuture *lf = k->lf;
         if (k->kind == LINK_COMPLETE) {
             l->completions++;
+            if (!counted) {
+                l->wakeups++; /* wake-ups that carried completions */
+                counted = true;
+            }
             if (lf->state == MF_PENDING) { /* else: cancelled, dropped */
                 mf_future_state st = mf_future_state_get(lf->inner);
                 settle(lf, st == MF_FINISHED   ? MF_FINISHED
@@ -257,14 +279,20 @@ static void on_async(uv_async_t *h)
             lf->cb_scheduled = false;
             run_callbacks(lf);
         }
-        if (--l->outstanding == 0)
+        if (--l->outstanding == 0 && !l->closing)
             uv_unref((uv_handle_t *)&q->async);
         link_free(k);
         k = next;
     }
+    l->draining = false;
+    while (k != NULL) { /* closed by a callback: the rest is dropped */
+        struct link *next = k->next;
+        link_free(k);
+        k = next;
+    }
+    if (l->closing)
+        close_finish(l);
 }
-
-static void gather_child(mf_lfuture *child, void *arg);
 
 static void on_closed(uv_handle_t *h)
 {
@@ -306,37 +334,75 @@ int mf_loop_new(struct uv_loop_s *uv, mf_loop **out)
     return MF_OK;
 }
 
+/*
+ * Cancel every pending loop future and run its callbacks, once, from here:
+ * whatever they hold (a gather's or wait's bookkeeping, a suspended
+ * coroutine, a request waiting to be answered) is let go as it would be on
+ * any cancel. Then close the queue: completions still to come from other
+ * threads are dropped by their pushers.
+ */
 void mf_loop_close(mf_loop *l)
 {
-    if (l == NULL)
+    if (l == NULL || l->closing)
         return;
     struct lq *q = l->q;
-    /* Pending loop futures are cancelled, without callbacks from now on. */
+    l->closing = true;
+    /* Futures created by callbacks from here on are pending too: repeat
+     * until none is left. Each is held while its callbacks run. */
     while (l->pending != NULL) {
-        mf_lfuture *lf = l->pending;
-        l->pending = lf->next;
-        lf->prev = lf->next = NULL;
+        mf_lfuture *lf = mf_lfuture_retain(l->pending);
+        unlist(lf);
         lf->state = MF_CANCELLED;
-        /* Their callbacks will not run; a gather's hold references to
-         * it, which are dropped here instead. */
-        for (size_t i = lf->ran; i < lf->ncb; i++)
-            if (lf->cbs[i].fn == gather_child)
-                mf_lfuture_release(lf->cbs[i].arg);
-        lf->ran = lf->ncb;
         mf_future_cancel(lf->inner);
+        for (size_t i = 0; i < lf->nchildren; i++)
+            mf_lfuture_cancel(lf->children[i]);
+        run_callbacks(lf);
+        mf_lfuture_release(lf);
     }
     pthread_mutex_lock(&q->mu);
     q->closed = true;
     pthread_mutex_unlock(&q->mu);
-    /* From now on pushes free their links themselves. */
-    struct link *k =
-        atomic_exchange_explicit(&q->top, LQ_CLOSED, memory_order_acq_rel);
-    q->loop = NULL;
+    if (!l->draining)
+        close_finish(l);
+}
+
+/* Free a taken list of links, running the callbacks that were scheduled
+ * (closing runs every callback once; none waits for a loop turn). */
+static void run_and_free(struct link *lifo)
+{
+    struct link *k = NULL;
+    while (lifo != NULL) { /* oldest first */
+        struct link *next = lifo->next;
+        lifo->next = k;
+        k = lifo;
+        lifo = next;
+    }
     while (k != NULL) {
         struct link *next = k->next;
+        if (k->kind == LINK_CALLBACKS) {
+            k->lf->cb_scheduled = false;
+            run_callbacks(k->lf);
+        }
         link_free(k);
         k = next;
     }
+}
+
+/* The rest of closing, outside any drain of the queue. */
+static void close_finish(mf_loop *l)
+{
+    struct lq *q = l->q;
+    /* Callbacks scheduled before the close (or by the callbacks it ran)
+     * run now; they may schedule more, so drain until nothing is left. */
+    struct link *lifo;
+    while ((lifo = atomic_exchange_explicit(&q->top, NULL,
+                                            memory_order_seq_cst)) != NULL)
+        run_and_free(lifo);
+    /* From now on pushes free their links themselves. seq_cst: pairs with
+     * the pushers' acquire of the marker. */
+    run_and_free(
+        atomic_exchange_explicit(&q->top, LQ_CLOSED, memory_order_seq_cst));
+    q->loop = NULL;
     uv_close((uv_handle_t *)&q->async, on_closed);
     uv_close((uv_handle_t *)&q->spin, on_closed);
     free(l);
@@ -378,7 +444,7 @@ static mf_lfuture *lfuture_new(mf_loop *l, mf_future *inner, bool own)
 
 mf_lfuture *mf_lfuture_new(mf_loop *l)
 {
-    if (l == NULL)
+    if (l == NULL || l->closing)
         return NULL;
     mf_future *inner = mf_future_new();
     if (inner == NULL)
@@ -542,6 +608,9 @@ int mf_loop_wrap_future(mf_loop *l, mf_future *fut, mf_lfuture **out)
     if (l == NULL || fut == NULL || out == NULL)
         return mf__seterr(MF_EINVAL, "mf_loop_wrap_future: NULL argument");
     *out = NULL;
+    if (l->closing)
+        return mf__seterr(MF_ESTATE, "mf_loop_wrap_future: the loop is "
+                                     "closing");
     mf_lfuture *lf = lfuture_new(l, mf_future_retain(fut), false);
     struct link *k = lf ? link_new(lf, LINK_COMPLETE) : NULL;
     if (k == NULL ||

@@ -23,10 +23,18 @@ static void timer_closed(uv_handle_t *h)
 static void timer_fired(uv_timer_t *t)
 {
     mf_lfuture *f = t->data;
-    if (!mf_lfuture_done(f)) /* cancelled meanwhile: nothing to do */
+    if (!mf_lfuture_done(f))
         mf_lfuture_set_pointer(f, NULL);
-    mf_lfuture_release(f);
+}
+
+/* The sleep is over, however it ended (fired, cancelled, loop closed):
+ * stop and close its timer, drop the timer's reference. */
+static void sleep_done(mf_lfuture *f, void *arg)
+{
+    uv_timer_t *t = arg;
+    uv_timer_stop(t);
     uv_close((uv_handle_t *)t, timer_closed);
+    mf_lfuture_release(f);
 }
 
 int mf_loop_sleep(mf_loop *l, double seconds, mf_lfuture **out)
@@ -34,6 +42,9 @@ int mf_loop_sleep(mf_loop *l, double seconds, mf_lfuture **out)
     if (l == NULL || out == NULL)
         return mf__seterr(MF_EINVAL, "mf_loop_sleep: NULL argument");
     *out = NULL;
+    if (!(seconds >= 0) || seconds > 1e9) /* also NaN */
+        return mf__seterr(MF_EINVAL, "mf_loop_sleep: %g is not 0..1e9 s",
+                          seconds);
     mf_lfuture *f = mf_lfuture_new(l);
     uv_timer_t *t = malloc(sizeof *t);
     if (f == NULL || t == NULL) {
@@ -43,8 +54,13 @@ int mf_loop_sleep(mf_loop *l, double seconds, mf_lfuture **out)
     }
     uv_timer_init(mf__loop_uv(l), t);
     t->data = mf_lfuture_retain(f);
-    uint64_t ms = seconds <= 0 ? 0 : (uint64_t)(seconds * 1000.0 + 0.5);
-    uv_timer_start(t, timer_fired, ms, 0);
+    if (mf_lfuture_add_done_callback(f, sleep_done, t) != MF_OK) {
+        mf_lfuture_release(f);
+        uv_close((uv_handle_t *)t, timer_closed);
+        mf_lfuture_release(f);
+        return mf__seterr(MF_ENOMEM, "mf_loop_sleep: out of memory");
+    }
+    uv_timer_start(t, timer_fired, (uint64_t)(seconds * 1000.0 + 0.5), 0);
     *out = f;
     return MF_OK;
 }

@@ -445,6 +445,83 @@ static void test_loop_semaphore_bound_holds_under_load(void **state)
     mf_executor_free(ex);
 }
 
+static mf_loop *closing_loop;
+
+static void close_from_callback(mf_lfuture *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+    mf_loop_close(closing_loop);
+}
+
+static int released_by_close;
+
+static void note_cancel(mf_lfuture *f, void *arg)
+{
+    released_by_close += mf_lfuture_cancelled(f);
+    mf_lfuture_release(arg); /* the callback owned this reference */
+}
+
+static void test_loop_close_runs_callbacks_and_frees(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_loop *l;
+    assert_int_equal(mf_loop_new(&uv, &l), MF_OK);
+    /* A gather and a wait whose user let go of everything before close. */
+    mf_lfuture *c = mf_lfuture_new(l), *g, *w;
+    assert_int_equal(mf_loop_gather(l, &c, 1, false, &g), MF_OK);
+    assert_int_equal(mf_loop_wait(l, &c, 1, MF_ALL_COMPLETED, &w), MF_OK);
+    mf_lfuture_release(g);
+    mf_lfuture_release(w);
+    /* A callback that owns a reference, on a pending future. */
+    mf_lfuture *owned = mf_lfuture_new(l);
+    released_by_close = 0;
+    assert_int_equal(
+        mf_lfuture_add_done_callback(owned, note_cancel, owned), MF_OK);
+    /* A callback scheduled on a done future, not yet run. */
+    mf_lfuture *done = mf_lfuture_new(l);
+    mf_lfuture_set_pointer(done, NULL);
+    mf_lfuture *holder = mf_lfuture_new(l);
+    mf_lfuture_set_pointer(holder, NULL);
+    assert_int_equal(mf_lfuture_add_done_callback(done, note_cancel,
+                                                  mf_lfuture_retain(holder)),
+                     MF_OK);
+    mf_lfuture_release(c);
+    mf_loop_close(l); /* ASan: no use after free, nothing leaks */
+    assert_int_equal(released_by_close, 1); /* `owned` was cancelled */
+    mf_lfuture_release(done);
+    mf_lfuture_release(holder);
+    uv_run(&uv, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&uv), 0);
+}
+
+static void test_loop_close_from_a_callback(void **state)
+{
+    (void)state;
+    uv_loop_t uv;
+    uv_loop_init(&uv);
+    mf_executor *ex;
+    assert_int_equal(mf_thread_pool_new(NULL, &ex), MF_OK);
+    assert_int_equal(mf_loop_new(&uv, &closing_loop), MF_OK);
+    mf_lfuture *a, *b;
+    assert_int_equal(
+        mf_loop_run_in_executor(closing_loop, ex, identity, NULL, &a), MF_OK);
+    assert_int_equal(
+        mf_loop_run_in_executor(closing_loop, ex, identity, NULL, &b), MF_OK);
+    assert_int_equal(mf_lfuture_add_done_callback(a, close_from_callback,
+                                                  NULL),
+                     MF_OK);
+    uv_run(&uv, UV_RUN_DEFAULT); /* closes from inside the drain */
+    assert_true(mf_lfuture_done(a));
+    assert_true(mf_lfuture_done(b)); /* finished, or cancelled by close */
+    mf_lfuture_release(a);
+    mf_lfuture_release(b);
+    assert_int_equal(uv_loop_close(&uv), 0);
+    mf_executor_free(ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +533,8 @@ int main(void)
         cmocka_unit_test(test_loop_close_with_work_in_flight),
         cmocka_unit_test(test_loop_sleep_and_wait),
         cmocka_unit_test(test_loop_semaphore_bound_holds_under_load),
+        cmocka_unit_test(test_loop_close_runs_callbacks_and_frees),
+        cmocka_unit_test(test_loop_close_from_a_callback),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -43,9 +43,10 @@ int mf_coro_spawn(mf_loop *l, mf_coro_fn fn, void *arg, size_t stack_size,
 /*
  * From inside the coroutine: suspend until f is done (at once if it is),
  * the loop running other work meanwhile. MF_OK then: read f's outcome with
- * mf_lfuture_result. MF_ECANCELLED when the coroutine's own future was
- * cancelled while it waited (stop and return). MF_ESTATE when not called
- * from inside co.
+ * mf_lfuture_result. MF_ECANCELLED when the coroutine's own future is
+ * cancelled (before or while it waits): as with asyncio's Task.cancel, the
+ * awaited future is cancelled too and the coroutine resumes at once --
+ * stop and return. MF_ESTATE when not called from inside co.
  */
 int mf_coro_await(mf_coro *co, mf_lfuture *f);
 

@@ -39,11 +39,14 @@ typedef void (*mf_lfuture_fn)(mf_lfuture *f, void *arg);
 int mf_loop_new(struct uv_loop_s *uv, mf_loop **out);
 
 /*
- * Detach from the loop: pending loop futures are cancelled (their callbacks
- * run no more), completions still to come from executors are dropped
- * safely, and the bridge's handle is closed -- run the uv loop once more
- * (uv_run) to let libuv finish closing it. Loop futures stay valid until
- * released. NULL: no-op.
+ * Detach from the loop: every pending loop future is cancelled and its
+ * callbacks -- and any already scheduled -- run once, from this call (so
+ * gathers, waits, timers and suspended coroutines let go of what they
+ * hold; a suspended coroutine resumes with MF_ECANCELLED). Completions
+ * still to come from executors are dropped safely, and the bridge's
+ * handles are closed: run the uv loop once more (uv_run) to let libuv
+ * finish. May be called from a done callback or a coroutine. Loop futures
+ * stay valid until released; no new ones can be made. NULL: no-op.
  */
 void mf_loop_close(mf_loop *l);
 
@@ -51,8 +54,10 @@ void mf_loop_close(mf_loop *l);
 
 /* A new PENDING loop future that you complete (mf_lfuture_set_*). */
 mf_lfuture *mf_lfuture_new(mf_loop *l);
-mf_lfuture *mf_lfuture_retain(mf_lfuture *f);      /* any thread */
-void mf_lfuture_release(mf_lfuture *f);            /* any thread; NULL ok */
+/* References: any thread, except that the last reference to a loop future
+ * still pending must be dropped on the loop thread. NULL: no-op. */
+mf_lfuture *mf_lfuture_retain(mf_lfuture *f);
+void mf_lfuture_release(mf_lfuture *f);
 
 bool mf_lfuture_done(const mf_lfuture *f);
 bool mf_lfuture_cancelled(const mf_lfuture *f);
@@ -120,7 +125,9 @@ int mf_loop_wait(mf_loop *l, mf_lfuture *const *fs, size_t n, int mode,
  * e.g. calls to an external service. mf_lsem_acquire returns a loop future
  * done when the caller holds a unit (at once if one is free); waiters are
  * served first come, first served; a cancelled acquire gives its unit to
- * the next. Every acquire that completed must be matched by one release.
+ * the next. Every acquire that completed must be matched by one release --
+ * also by a coroutine that stops on MF_ECANCELLED: if its acquire future is
+ * done and not cancelled, the unit was handed over just before the cancel.
  */
 typedef struct mf_lsem mf_lsem;
 mf_lsem *mf_lsem_new(mf_loop *l, unsigned value);
@@ -128,8 +135,9 @@ int mf_lsem_acquire(mf_lsem *s, mf_lfuture **out);
 void mf_lsem_release(mf_lsem *s);
 void mf_lsem_free(mf_lsem *s); /* waiters still queued are cancelled */
 
-/* Wake-ups of the bridge's async handle so far, and completions it carried:
- * the first is at most the second (wake-ups coalesce). */
+/* Wake-ups of the bridge's async handle that carried completions, and the
+ * completions they carried: the first is at most the second (wake-ups
+ * coalesce). */
 void mf_loop_counters(const mf_loop *l, size_t *wakeups, size_t *completions);
 
 #ifdef __cplusplus
