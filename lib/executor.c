@@ -169,6 +169,60 @@ int mf_executor_call(mf_executor *ex, mf_call_fn fn, void *arg,
     return enqueue_one(ex, f, out);
 }
 
+/* Attach cb as f's first done callback before anyone else can see f:
+ * plain stores, no lock (f is not shared yet). */
+static void preattach(mf_future *f, mf_done_fn cb, void *arg)
+{
+    f->cb_fn = cb;
+    f->cb_arg = arg;
+    atomic_store_explicit(&f->state, MF_PENDING | MF__LISTENED,
+                          memory_order_relaxed);
+}
+
+int mf__executor_call_notify(mf_executor *ex, mf_call_fn fn, void *arg,
+                             mf_done_fn cb, void *cb_arg, mf_future **out)
+{
+    *out = NULL;
+    if (ex == NULL || fn == NULL)
+        return mf__seterr(MF_EINVAL, "run_in_executor: NULL argument");
+    if (!ex->ops->local_calls)
+        return mf__seterr(MF_ENOTSUP,
+                          "the %s cannot run local function pointers; "
+                          "register a task and submit it by name",
+                          ex->ops->kind);
+    mf_future *f = mf__future_alloc(2);
+    if (f == NULL)
+        return mf__seterr(MF_ENOMEM, "call: out of memory");
+    f->work_kind = MF__WORK_CALL;
+    f->work.fn = fn;
+    f->work_arg = arg;
+    preattach(f, cb, cb_arg);
+    return enqueue_one(ex, f, out);
+}
+
+int mf__executor_submit_notify(mf_executor *ex, const char *task,
+                               const void *args, size_t len, mf_done_fn cb,
+                               void *cb_arg, mf_future **out)
+{
+    *out = NULL;
+    if (ex == NULL)
+        return mf__seterr(MF_EINVAL, "run_in_executor: NULL executor");
+    int rc = ex->ops->accepting(ex);
+    if (rc != MF_OK)
+        return rc;
+    bool queue;
+    mf_future *f = task_future(task, task ? mf__task_find(task) : NULL, args,
+                               len, &queue);
+    if (f == NULL)
+        return mf__seterr(MF_ENOMEM, "submit: out of memory");
+    if (!queue) { /* failed at once: its callback runs now */
+        *out = f;
+        return mf_future_add_done_callback(f, cb, cb_arg);
+    }
+    preattach(f, cb, cb_arg);
+    return enqueue_one(ex, f, out);
+}
+
 int mf_executor_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
 {
     if (ex == NULL)

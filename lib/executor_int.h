@@ -41,4 +41,14 @@ struct mf_executor {
     size_t max_workers;
 };
 
+/* Submit with cb(f, cb_arg) attached as the future's first done callback
+ * before the executor can see it (no lock, no race with the worker): for
+ * the event-loop bridge. As mf_executor_call / mf_executor_submit
+ * otherwise; on a submit error cb never runs. */
+int mf__executor_call_notify(mf_executor *ex, mf_call_fn fn, void *arg,
+                             mf_done_fn cb, void *cb_arg, mf_future **out);
+int mf__executor_submit_notify(mf_executor *ex, const char *task,
+                               const void *args, size_t len, mf_done_fn cb,
+                               void *cb_arg, mf_future **out);
+
 #endif

@@ -45,6 +45,7 @@
 
 #include "lib/clock.h"
 #include "lib/error_int.h"
+#include "lib/executor_int.h"
 #include "lib/future_int.h"
 #include "mpifutures/loop.h"
 
@@ -632,33 +633,63 @@ int mf_loop_wrap_future(mf_loop *l, mf_future *fut, mf_lfuture **out)
     return MF_OK;
 }
 
+/*
+ * run_in_executor without wrap_future's callback registration: the loop
+ * future and its link exist first, and the link is attached to the
+ * executor future as it is created, before any worker can complete it.
+ */
+static int run_linked(mf_loop *l, mf_executor *ex, mf_call_fn fn, void *arg,
+                      const char *task, const void *args, size_t len,
+                      mf_lfuture **out)
+{
+    if (l == NULL || out == NULL)
+        return mf__seterr(MF_EINVAL, "run_in_executor: NULL argument");
+    *out = NULL;
+    if (l->closing)
+        return mf__seterr(MF_ESTATE, "run_in_executor: the loop is closing");
+    mf_lfuture *lf = lfuture_new(l, NULL, false);
+    struct link *k = lf ? link_new(lf, LINK_COMPLETE) : NULL;
+    if (k == NULL) {
+        if (lf != NULL) {
+            unlist(lf);
+            mf_lfuture_release(lf);
+        }
+        return mf__seterr(MF_ENOMEM, "run_in_executor: out of memory");
+    }
+    mf_future *f;
+    int rc = fn != NULL ? mf__executor_call_notify(ex, fn, arg,
+                                                   on_inner_done, k, &f)
+                        : mf__executor_submit_notify(ex, task, args, len,
+                                                     on_inner_done, k, &f);
+    if (rc != MF_OK && f == NULL) { /* refused: the link never fires */
+        if (--l->outstanding == 0)
+            uv_unref((uv_handle_t *)&l->q->async);
+        link_free(k);
+        unlist(lf);
+        mf_lfuture_release(lf);
+        return rc;
+    }
+    lf->inner = f; /* the caller's reference becomes the loop future's */
+    *out = lf;
+    return MF_OK;
+}
+
 int mf_loop_run_in_executor(mf_loop *l, mf_executor *ex, mf_call_fn fn,
                             void *arg, mf_lfuture **out)
 {
-    if (out != NULL)
-        *out = NULL;
-    mf_future *f;
-    int rc = mf_executor_call(ex, fn, arg, &f);
-    if (rc != MF_OK)
-        return rc;
-    rc = mf_loop_wrap_future(l, f, out);
-    mf_future_release(f);
-    return rc;
+    if (fn == NULL) {
+        if (out != NULL)
+            *out = NULL;
+        return mf__seterr(MF_EINVAL, "run_in_executor: NULL function");
+    }
+    return run_linked(l, ex, fn, arg, NULL, NULL, 0, out);
 }
 
 int mf_loop_run_task_in_executor(mf_loop *l, mf_executor *ex,
                                  const char *task, const void *args,
                                  size_t len, mf_lfuture **out)
 {
-    if (out != NULL)
-        *out = NULL;
-    mf_future *f;
-    int rc = mf_executor_submit(ex, task, args, len, &f);
-    if (rc != MF_OK)
-        return rc;
-    rc = mf_loop_wrap_future(l, f, out);
-    mf_future_release(f);
-    return rc;
+    return run_linked(l, ex, NULL, NULL, task, args, len, out);
 }
 
 /* A child of a gather is done (loop thread). */
