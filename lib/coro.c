@@ -187,6 +187,10 @@ int mf_coro_spawn(mf_loop *l, mf_coro_fn fn, void *arg, size_t stack_size,
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (stack_size == 0)
         stack_size = MF_CORO_STACK_DEFAULT;
+    if (stack_size > ((size_t)1 << 30))
+        return mf__seterr(MF_EINVAL, "mf_coro_spawn: a %zu-byte stack is "
+                                     "more than 1 GiB",
+                          stack_size);
     stack_size = (stack_size + page - 1) / page * page;
     mf_coro *co = calloc(1, sizeof *co);
     if (co == NULL)
@@ -200,7 +204,12 @@ int mf_coro_spawn(mf_loop *l, mf_coro_fn fn, void *arg, size_t stack_size,
                                      "stack",
                           stack_size);
     }
-    mprotect(co->map, page, PROT_NONE); /* the guard page */
+    if (mprotect(co->map, page, PROT_NONE) != 0) { /* the guard page */
+        munmap(co->map, co->map_size);
+        free(co);
+        return mf__seterr(MF_ESYS, "mf_coro_spawn: cannot protect the "
+                                   "stack's guard page");
+    }
     co->stack = co->map + page;
     co->stack_size = stack_size;
     co->loop = l;

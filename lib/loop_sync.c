@@ -78,8 +78,11 @@ static void wait_child(mf_lfuture *child, void *arg)
     struct waitset *ws = arg;
     ws->done++;
     if (!mf_lfuture_done(ws->w)) {
-        int failed = !mf_lfuture_cancelled(child) &&
-                     mf_lfuture_result(child, NULL) == MF_ETASK;
+        /* Whether it failed, without touching the caller's mf_errmsg. */
+        const mf_error *err = NULL;
+        int failed = mf_lfuture_done(child) && !mf_lfuture_cancelled(child) &&
+                     mf_lfuture_exception(child, &err) == MF_OK &&
+                     err != NULL;
         if (ws->mode == MF_FIRST_COMPLETED ||
             (ws->mode == MF_FIRST_EXCEPTION && failed) || ws->done == ws->n) {
             static const char nil = (char)0xc0;
