@@ -99,11 +99,21 @@ static int enqueue_one(mf_executor *ex, mf_future *f, mf_future **out)
     return MF_OK;
 }
 
-int mf_executor_submit(mf_executor *ex, const char *task, const void *args,
-                       size_t args_len, mf_future **out)
+/* Attach cb as f's first done callback before anyone else can see f:
+ * plain stores, no lock (f is not shared yet). */
+static void preattach(mf_future *f, mf_done_fn cb, void *arg)
 {
-    if (out == NULL)
-        return mf__seterr(MF_EINVAL, "mf_executor_submit: out is NULL");
+    f->cb_fn = cb;
+    f->cb_arg = arg;
+    atomic_store_explicit(&f->state, MF_PENDING | MF__LISTENED,
+                          memory_order_relaxed);
+}
+
+/* Submit a registered task; cb (if not NULL) is attached first. */
+static int submit_task(mf_executor *ex, const char *task, const void *args,
+                       size_t args_len, mf_done_fn cb, void *cb_arg,
+                       mf_future **out)
+{
     *out = NULL;
     if (ex == NULL)
         return mf__seterr(MF_EINVAL, "mf_executor_submit: NULL executor");
@@ -117,11 +127,22 @@ int mf_executor_submit(mf_executor *ex, const char *task, const void *args,
                                args_len, &queue);
     if (f == NULL)
         return mf__seterr(MF_ENOMEM, "submit: out of memory");
-    if (!queue) {
+    if (!queue) { /* failed at once: a callback runs now */
         *out = f;
-        return MF_OK;
+        return cb != NULL ? mf_future_add_done_callback(f, cb, cb_arg)
+                          : MF_OK;
     }
+    if (cb != NULL)
+        preattach(f, cb, cb_arg);
     return enqueue_one(ex, f, out);
+}
+
+int mf_executor_submit(mf_executor *ex, const char *task, const void *args,
+                       size_t args_len, mf_future **out)
+{
+    if (out == NULL)
+        return mf__seterr(MF_EINVAL, "mf_executor_submit: out is NULL");
+    return submit_task(ex, task, args, args_len, NULL, NULL, out);
 }
 
 int mf_executor_submitf(mf_executor *ex, const char *task, mf_future **out,
@@ -147,11 +168,10 @@ int mf_executor_submitf(mf_executor *ex, const char *task, mf_future **out,
     return rc;
 }
 
-int mf_executor_call(mf_executor *ex, mf_call_fn fn, void *arg,
-                     mf_future **out)
+/* Submit a plain local call; cb (if not NULL) is attached first. */
+static int submit_call(mf_executor *ex, mf_call_fn fn, void *arg,
+                       mf_done_fn cb, void *cb_arg, mf_future **out)
 {
-    if (out == NULL)
-        return mf__seterr(MF_EINVAL, "mf_executor_call: out is NULL");
     *out = NULL;
     if (ex == NULL || fn == NULL)
         return mf__seterr(MF_EINVAL, "mf_executor_call: NULL argument");
@@ -166,61 +186,30 @@ int mf_executor_call(mf_executor *ex, mf_call_fn fn, void *arg,
     f->work_kind = MF__WORK_CALL;
     f->work.fn = fn;
     f->work_arg = arg;
+    if (cb != NULL)
+        preattach(f, cb, cb_arg);
     return enqueue_one(ex, f, out);
 }
 
-/* Attach cb as f's first done callback before anyone else can see f:
- * plain stores, no lock (f is not shared yet). */
-static void preattach(mf_future *f, mf_done_fn cb, void *arg)
+int mf_executor_call(mf_executor *ex, mf_call_fn fn, void *arg,
+                     mf_future **out)
 {
-    f->cb_fn = cb;
-    f->cb_arg = arg;
-    atomic_store_explicit(&f->state, MF_PENDING | MF__LISTENED,
-                          memory_order_relaxed);
+    if (out == NULL)
+        return mf__seterr(MF_EINVAL, "mf_executor_call: out is NULL");
+    return submit_call(ex, fn, arg, NULL, NULL, out);
 }
 
 int mf__executor_call_notify(mf_executor *ex, mf_call_fn fn, void *arg,
                              mf_done_fn cb, void *cb_arg, mf_future **out)
 {
-    *out = NULL;
-    if (ex == NULL || fn == NULL)
-        return mf__seterr(MF_EINVAL, "run_in_executor: NULL argument");
-    if (!ex->ops->local_calls)
-        return mf__seterr(MF_ENOTSUP,
-                          "the %s cannot run local function pointers; "
-                          "register a task and submit it by name",
-                          ex->ops->kind);
-    mf_future *f = mf__future_alloc(2);
-    if (f == NULL)
-        return mf__seterr(MF_ENOMEM, "call: out of memory");
-    f->work_kind = MF__WORK_CALL;
-    f->work.fn = fn;
-    f->work_arg = arg;
-    preattach(f, cb, cb_arg);
-    return enqueue_one(ex, f, out);
+    return submit_call(ex, fn, arg, cb, cb_arg, out);
 }
 
 int mf__executor_submit_notify(mf_executor *ex, const char *task,
                                const void *args, size_t len, mf_done_fn cb,
                                void *cb_arg, mf_future **out)
 {
-    *out = NULL;
-    if (ex == NULL)
-        return mf__seterr(MF_EINVAL, "run_in_executor: NULL executor");
-    int rc = ex->ops->accepting(ex);
-    if (rc != MF_OK)
-        return rc;
-    bool queue;
-    mf_future *f = task_future(task, task ? mf__task_find(task) : NULL, args,
-                               len, &queue);
-    if (f == NULL)
-        return mf__seterr(MF_ENOMEM, "submit: out of memory");
-    if (!queue) { /* failed at once: its callback runs now */
-        *out = f;
-        return mf_future_add_done_callback(f, cb, cb_arg);
-    }
-    preattach(f, cb, cb_arg);
-    return enqueue_one(ex, f, out);
+    return submit_task(ex, task, args, len, cb, cb_arg, out);
 }
 
 int mf_executor_shutdown(mf_executor *ex, bool wait, bool cancel_futures)
