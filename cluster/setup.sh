@@ -22,6 +22,8 @@ packages=(
   libcmocka-dev                      # unit tests
   libuv1-dev                         # event loop, libuv baseline benchmark
   libopenmpi-dev openmpi-bin         # Open MPI 4.1 (ranks/), mpiexec
+  gnuplot-nox                        # mpifutures overhead --plot
+  python3-mpi4py                     # overhead --peers: Python's peers
 )
 
 missing=()

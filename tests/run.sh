@@ -8,9 +8,9 @@
 #   4. the lecture's examples (23.1 on the MPI pool, 23.2 on threads, 23.3
 #      on the libuv event loop),
 #      checked for their promised output,
-#   5. the mpifutures primes / bench mpi / bench loop commands on real
-#      ranks and real loopback TCP (behaviour and JSON keys only, never
-#      timings),
+#   5. the mpifutures primes / bench mpi / bench loop / overhead commands
+#      on real ranks and real loopback TCP (behaviour, JSON keys, CSV rows,
+#      PNG plots, the Python peers; never timings),
 #   6. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
@@ -142,6 +142,47 @@ commands() {
     map_auto_tasks_per_s idle_root_cpu_pct; do
     grep -q "\"$k\": " <<<"$out" || { echo "bench mpi: no key $k"; return 1; }
   done
+  overhead_command
+}
+
+overhead_command() {
+  # mpifutures overhead on a small grid: every promised key, a CSV row per
+  # cell and executor, three valid PNGs through gnuplot, and the Python
+  # peers (ProcessPoolExecutor, mpi4py.futures) measured in the same run.
+  local tool="$here/build/bin/mpifutures" dir out k f
+  dir=$(mktemp -d) || return 1
+  out=$(mpirun --oversubscribe -n 3 "$tool" overhead --grains 1,300,3000 \
+    --payloads 8,64K --reps 1 --cell-ms 10 --refine 1 --peers \
+    --csv "$dir/ov.csv" --plot "$dir/ov" --json) && echo "$out" || {
+    rm -rf "$dir"
+    return 1
+  }
+  local rc=0
+  for k in workers floors cells crossover crossover_us_chunk1 \
+    crossover_us_auto auto_worst_slowdown split_chunk1_us split_auto_us \
+    mpi_rtt_us memcpy_us pack_us unpack_us process_pool_us mpi4py_us \
+    crossover_us_process_pool crossover_us_mpi4py; do
+    grep -q "\"$k\": " <<<"$out" || { echo "overhead: no key $k"; rc=1; }
+  done
+  grep -q '"peers": {"ran": true' <<<"$out" || { echo "overhead: peers did not run"; rc=1; }
+  # 2 payloads x 3 grains (+ bisection cells) x 4 executors + peers' rows
+  [ "$(grep -c ',mpi_auto,' "$dir/ov.csv")" -ge 6 ] &&
+    [ "$(grep -c ',mpi4py_futures,' "$dir/ov.csv")" -eq 6 ] ||
+    { echo "overhead: CSV rows missing"; rc=1; }
+  for f in speedup split crossover; do
+    [ "$(head -c 8 "$dir/ov-$f.png" | od -An -tx1 | tr -d ' \n')" = \
+      89504e470d0a1a0a ] || { echo "overhead: ov-$f.png is not a PNG"; rc=1; }
+  done
+  # Without gnuplot: the measurements still finish, with a clear message.
+  out=$(MPIFUTURES_GNUPLOT=/nonexistent/gnuplot "$tool" overhead --grains 10 --payloads 8 \
+    --reps 1 --cell-ms 5 --workers 1 --plot "$dir/none" 2>&1) || {
+    echo "$out"
+    rc=1
+  }
+  grep -q 'gnuplot is not installed' <<<"$out" &&
+    grep -q '^Crossover' <<<"$out" || { echo "$out"; echo "overhead: no clear message without gnuplot"; rc=1; }
+  rm -rf "$dir"
+  return $rc
 }
 
 downstream() {
@@ -166,7 +207,7 @@ step "unit tests under TSan" sanitized thread "$here/build-tsan"
 step "example: risky_tasks (Example 23.2)" risky_example
 step "example: primes on the MPI pool (Example 23.1)" primes_example
 step "example: legacy_async on the event loop (Example 23.3)" legacy_async_example
-step "commands: primes, bench mpi, bench loop (behaviour, JSON keys)" commands
+step "commands: primes, bench mpi, bench loop, overhead (behaviour, JSON keys)" commands
 step "install + downstream find_package and pkg-config" downstream
 
 echo

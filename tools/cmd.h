@@ -19,4 +19,7 @@ void mf__cmd_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * MPI untouched. */
 int mf__cmd_primes(int *argc, char ***argv, int first);
 
+/* `mpifutures overhead ...`: the serialization-overhead laboratory. */
+int mf__cmd_overhead(int *argc, char ***argv, int first);
+
 #endif

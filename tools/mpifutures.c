@@ -5,6 +5,8 @@
  *   mpifutures bench threads [--json] [--tasks N] [--rounds N] [--workers N]
  *   mpifutures primes [--limit N] [--tasks K] [--chunksize C|auto]
  *                     [--workers W] [--scaling] [--json]
+ *   mpifutures overhead [--quick] [--json] [--csv FILE] [--plot PREFIX]
+ *                       [--peers] ...  (see usage below)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +45,25 @@ static void usage(FILE *out)
             "      --workers W           spawn / use at most W workers\n"
             "      --scaling             run with 1..W workers, a table\n"
             "      --json                one JSON object on stdout\n"
+            "  overhead [options]        where the pool starts to win: task\n"
+            "                            grain x payload x executor, floors,\n"
+            "                            crossovers (under mpirun, or spawning)\n"
+            "      --quick               a smaller grid (~2 minutes on 2 cores)\n"
+            "      --json                one JSON object on stdout\n"
+            "      --csv FILE            every cell as CSV\n"
+            "      --plot PREFIX         PREFIX-{speedup,split,crossover}.png\n"
+            "                            through gnuplot\n"
+            "      --peers               also Python's ProcessPoolExecutor and\n"
+            "                            mpi4py.futures, same grid, same run\n"
+            "      --python PATH         interpreter for --peers\n"
+            "                            (/usr/bin/python3)\n"
+            "      --grains LIST         task grains in us (e.g. 1,10,100)\n"
+            "      --payloads LIST       bytes each way (e.g. 8,1K,64K,16M)\n"
+            "      --reps N              runs per cell, medians (5; quick 3)\n"
+            "      --cell-ms MS          sequential work per cell (100; 30)\n"
+            "      --refine N            bisection steps per crossover (3; 2)\n"
+            "      --workers W           spawn / use at most W workers\n"
+            "      --no-progress         no progress bar on stderr\n"
             "  help                      this text\n");
 }
 
@@ -180,6 +201,8 @@ int main(int argc, char **argv)
         return cmd_bench(&argc, &argv);
     if (strcmp(argv[1], "primes") == 0)
         return mf__cmd_primes(&argc, &argv, 2);
+    if (strcmp(argv[1], "overhead") == 0)
+        return mf__cmd_overhead(&argc, &argv, 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
         return 0;
