@@ -74,6 +74,7 @@ struct msgrec {
     double t_dispatch;
     bool idle_worker; /* sent to a worker with nothing else in flight */
     double worker_s;  /* the worker's own time for it, as results arrive */
+    double expect_s;  /* its tasks' average run time when sent; 0: unknown */
 };
 
 struct worker {
@@ -84,6 +85,7 @@ struct worker {
     bool reported;     /* HELLO received */
     struct msgrec *ring; /* prefetch records, oldest at ring_head */
     unsigned ring_head;
+    double t_free;     /* when its last reply arrived (it could start) */
 };
 
 struct slot {
@@ -437,6 +439,7 @@ static int dispatch_one(struct mpool *p, int wi)
     rec->idle_worker = w->inflight == 0;
     rec->worker_s = 0;
     pthread_mutex_lock(&p->mu);
+    rec->expect_s = p->task_run_s[first->work.task->id] * rec->n;
     p->stats.pack_s += t1 - t0;
     p->stats.messages++;
     pthread_mutex_unlock(&p->mu);
@@ -474,17 +477,19 @@ static void close_message(struct mpool *p, int wi, const char *why)
     if (w->inflight == 0)
         return;
     struct msgrec *rec = &w->ring[w->ring_head];
-    if (rec->idle_worker && rec->n > 0) {
-        /* Nothing queued ahead of it on the worker: what is left of its
-         * round trip is the per-message cost (MPI both ways, polling). */
+    if (rec->n > 0) {
+        /* What is left of the message's round trip once the worker's own
+         * time for its tasks is taken out (handle_results counts it in
+         * stats.transfer_s). With nothing queued ahead of it on the
+         * worker, that is the per-message cost (MPI both ways, polling),
+         * which MF_CHUNK_AUTO weighs. */
         double ov = mf__now() - rec->t_dispatch - rec->worker_s;
-        if (ov > 0) {
-            pthread_mutex_lock(&p->mu);
+        pthread_mutex_lock(&p->mu);
+        if (rec->idle_worker && ov > 0)
             p->msg_overhead_s = p->msg_overhead_s > 0
                                     ? 0.8 * p->msg_overhead_s + 0.2 * ov
                                     : ov;
-            pthread_mutex_unlock(&p->mu);
-        }
+        pthread_mutex_unlock(&p->mu);
     }
     for (uint32_t i = 0; i < rec->n; i++) {
         /* By full id: a slot freed and reused by a later message is not
@@ -497,6 +502,7 @@ static void close_message(struct mpool *p, int wi, const char *why)
     rec->n = 0;
     w->ring_head = (w->ring_head + 1) % p->prefetch;
     w->inflight--;
+    w->t_free = mf__now();
 }
 
 static void handle_results(struct mpool *p, int wi, const char *buf,
@@ -552,8 +558,14 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         double rt = now - p->slots[si].t_dispatch;
         /* Counted before the future completes: whoever sees it done also
          * sees it in the totals. */
-        w->ring[w->ring_head].worker_s += worker_s;
+        struct msgrec *rec = &w->ring[w->ring_head];
         pthread_mutex_lock(&p->mu);
+        /* transfer_s per message: its round trip once, less each task's
+         * worker time, all before the futures complete. */
+        if (rec->worker_s == 0)
+            p->stats.transfer_s += now - rec->t_dispatch;
+        p->stats.transfer_s -= worker_s;
+        rec->worker_s += worker_s > 0 ? worker_s : 1e-12;
         double *avg = &p->task_run_s[f->work.task->id];
         *avg = *avg > 0 ? 0.8 * *avg + 0.2 * (double)r.t_run_ns * 1e-9
                         : (double)r.t_run_ns * 1e-9 + 1e-9;
@@ -562,7 +574,6 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         p->stats.unpack_s += (double)r.t_unpack_ns * 1e-9;
         p->stats.result_pack_s += (double)r.t_pack_ns * 1e-9;
         p->stats.roundtrip_s += rt;
-        p->stats.transfer_s += rt > worker_s ? rt - worker_s : 0;
         pthread_mutex_unlock(&p->mu);
         if (!r.failed) {
             mf__future_complete_bytes(f, r.value, r.value_len);
@@ -658,6 +669,46 @@ static void stop_workers(struct mpool *p)
     mf_pack_fini(&stop);
 }
 
+/*
+ * How long the scheduler can certainly leave every worker alone: for each
+ * busy worker, when it should finish what it holds (its messages in order,
+ * each starting when sent or when the previous one ends, lasting its
+ * tasks' average run time); the soonest of those, from now. 0 when any
+ * message's length is unknown. With prefetch, a worker finishing one
+ * message starts the next it holds, so noticing the reply can wait until
+ * shortly before it runs dry: the scheduler sleeps instead of spinning,
+ * and gives the CPU to the workers on a machine they share.
+ */
+static double predicted_slack(struct mpool *p, double now)
+{
+    double slack = INFINITY;
+    int n = atomic_load_explicit(&p->active, memory_order_relaxed);
+    for (int i = 0; i < p->nworkers; i++) {
+        struct worker *w = &p->w[i];
+        if (w->inflight == 0) {
+            if (i < n && p->head != NULL)
+                return 0; /* it could take work now */
+            continue;
+        }
+        double until = w->t_free; /* the head started once it was free */
+        for (unsigned k = 0; k < w->inflight; k++) {
+            const struct msgrec *rec =
+                &w->ring[(w->ring_head + k) % p->prefetch];
+            if (rec->expect_s <= 0)
+                return 0;
+            until = (until > rec->t_dispatch ? until : rec->t_dispatch) +
+                    rec->expect_s;
+        }
+        if (until - now < slack)
+            slack = until - now;
+    }
+    return isinf(slack) || slack < 0 ? 0 : slack;
+}
+
+/* Below this much predicted slack the scheduler polls as usual: a timed
+ * sleep and its wake-up cost a few microseconds of CPU, 5% of this. */
+#define SLACK_MIN_S 100e-6
+
 static void *scheduler_main(void *arg)
 {
     struct mpool *p = arg;
@@ -702,7 +753,15 @@ static void *scheduler_main(void *arg)
          * result may be microseconds away), then sleep on cv: forever when
          * idle, else with a timeout that grows to MAX_BACKOFF_NS. */
         long wait_ns = 0;
-        if (busy) {
+        double slack = busy ? predicted_slack(p, mf__now()) : 0;
+        if (slack > SLACK_MIN_S) {
+            /* Half of it, then look again: an early reply costs at most
+             * that much delay, never a starved worker. */
+            wait_ns = (long)(slack * 0.5e9);
+            if (wait_ns > MAX_BACKOFF_NS)
+                wait_ns = MAX_BACKOFF_NS;
+            idle = 0;
+        } else if (busy) {
             if (idle++ == 0)
                 mf__backoff_start(&backoff, MAX_BACKOFF_NS);
             wait_ns = mf__backoff_next(&backoff);

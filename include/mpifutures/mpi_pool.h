@@ -66,10 +66,12 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
 
 /*
  * Where the time of the pool's tasks went, summed over every task whose
- * result came back. Worker-side figures are measured on the workers;
- * `transfer_s` is what is left of each round trip once the worker's own
- * time is taken out: MPI in both directions, waiting behind a prefetched
- * message on the worker, and rank 0 noticing the reply.
+ * result came back. Worker-side figures are measured on the workers.
+ * `transfer_s` is counted per message: what is left of its round trip once
+ * the worker's own time for all of its tasks is taken out -- MPI in both
+ * directions, waiting behind a prefetched message on the worker, and rank
+ * 0 noticing the reply. `queue_s` is waiting, not overhead: a map of N
+ * items queues most of them behind the workers' credits.
  */
 typedef struct mf_pool_stats {
     uint64_t tasks;       /* results received */
@@ -80,7 +82,7 @@ typedef struct mf_pool_stats {
     double unpack_s;      /* reading task entries (workers) */
     double result_pack_s; /* packing results (workers) */
     double roundtrip_s;   /* dispatch to result, per task */
-    double transfer_s;    /* roundtrip_s - worker time */
+    double transfer_s;    /* per message: round trip - worker time */
 } mf_pool_stats;
 
 /* Copy the totals so far (MF_EINVAL if ex is not an MPI pool). Any
