@@ -24,6 +24,7 @@ packages=(
   libopenmpi-dev openmpi-bin         # Open MPI 4.1 (ranks/), mpiexec
   gnuplot-nox                        # mpifutures overhead --plot
   python3-mpi4py                     # overhead --peers: Python's peers
+  iproute2                           # cluster/multihost.sh: namespaces, veth
 )
 
 missing=()

@@ -13,6 +13,8 @@
 #      PNG plots, the Python peers; never timings),
 #   6. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
+#   7. cluster/multihost.sh: 3 hosts made of network namespaces, over TCP
+#      (root and iproute2 only; otherwise "SKIPPED: why").
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 
@@ -201,6 +203,33 @@ downstream() {
     "$dir/downstream-pc"
 }
 
+multihost() {
+  # Across hosts over real TCP: cluster/multihost.sh makes 3 hosts out of
+  # network namespaces on this machine and runs info, primes, bench mpi,
+  # the MPI integration tests and a lost host across them (~40 s). Keys and
+  # exit status only, never timings. It needs root and iproute2; where it
+  # cannot run it is skipped, saying why (and the step passes).
+  local why out k rc=0
+  why=$("$here/cluster/multihost.sh" --probe) || rc=$?
+  if ((rc == 77)); then
+    echo "SKIPPED: multi-host test: $why"
+    return 0
+  fi
+  ((rc == 0)) || { echo "multihost.sh --probe failed ($rc): $why"; return 1; }
+  out=$(timeout 300 "$here/cluster/multihost.sh" --hosts 3 --json \
+    --build "$here/build") || { echo "$out"; return 1; }
+  echo "$out"
+  for k in hosts ranks_per_host transport counts_match speedup mpi_rtt_us_tcp \
+    raw_tcp_rtt_us shm_rtt_us tests_passed tests_failed lost_host cleaned_up; do
+    grep -q "\"$k\": " <<<"$out" || { echo "multihost: no key $k"; return 1; }
+  done
+  grep -q '^{"hosts": 3, ' <<<"$out" && grep -q '"transport": "tcp"' <<<"$out" &&
+    grep -q '"counts_match": true' <<<"$out" &&
+    grep -q '"tests_failed": 0' <<<"$out" &&
+    grep -q '"lost_host_ok": true' <<<"$out" &&
+    grep -q '"cleaned_up": true' <<<"$out"
+}
+
 step "unit tests (ctest)" ctest_in "$here/build"
 step "unit tests under ASan+UBSan" sanitized address "$here/build-asan"
 step "unit tests under TSan" sanitized thread "$here/build-tsan"
@@ -209,6 +238,7 @@ step "example: primes on the MPI pool (Example 23.1)" primes_example
 step "example: legacy_async on the event loop (Example 23.3)" legacy_async_example
 step "commands: primes, bench mpi, bench loop, overhead (behaviour, JSON keys)" commands
 step "install + downstream find_package and pkg-config" downstream
+step "multi-host: 3 network-namespace hosts over TCP (cluster/multihost.sh)" multihost
 
 echo
 if ((failed)); then

@@ -19,6 +19,10 @@ void mf__cmd_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * MPI untouched. */
 int mf__cmd_primes(int *argc, char ***argv, int first);
 
+/* `mpifutures info [--json]`: this build and the MPI job (collective under
+ * mpirun: every rank reports its host, rank 0 prints). */
+int mf__cmd_info(int *argc, char ***argv, int first);
+
 /* `mpifutures overhead ...`: the serialization-overhead laboratory. */
 int mf__cmd_overhead(int *argc, char ***argv, int first);
 

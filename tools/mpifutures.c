@@ -1,7 +1,7 @@
 /*
  * tools/mpifutures.c -- the `mpifutures` command.
  *
- *   mpifutures info
+ *   mpifutures info [--json]     (collective under mpirun)
  *   mpifutures bench threads [--json] [--tasks N] [--rounds N] [--workers N]
  *   mpifutures primes [--limit N] [--tasks K] [--chunksize C|auto]
  *                     [--workers W] [--scaling] [--json]
@@ -25,7 +25,8 @@ static void usage(FILE *out)
             "usage: mpifutures <command> [options]\n"
             "\n"
             "commands:\n"
-            "  info                      version and defaults of this build\n"
+            "  info [--json]             version, world size, hosts, ranks per\n"
+            "                            host, MPI thread level, transports\n"
             "  bench threads [options]   thread pool vs libuv uv_queue_work\n"
             "      --json                one JSON object on stdout\n"
             "      --tasks N             batch size (default 1000000)\n"
@@ -94,15 +95,6 @@ void mf__cmd_errorf(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-static int cmd_info(void)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("mpifutures %s\n", MF_VERSION_STRING);
-    printf("online cores: %ld (default thread-pool workers)\n", cores);
-    printf("registered tasks: %zu\n", mf_task_count());
-    return 0;
 }
 
 static int cmd_bench_mpi(int *argc, char ***argv, int first)
@@ -196,7 +188,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "info") == 0)
-        return cmd_info();
+        return mf__cmd_info(&argc, &argv, 2);
     if (strcmp(argv[1], "bench") == 0)
         return cmd_bench(&argc, &argv);
     if (strcmp(argv[1], "primes") == 0)
