@@ -476,6 +476,8 @@ static void do_unpack(size_t n, void *ctx)
 static void local_floors(struct ov_result *r, const struct ov_opts *o)
 {
     unsigned char *dst = malloc(pattern_len ? pattern_len : 1);
+    if (dst != NULL) /* a copy into warm pages, not first-touch faults */
+        memset(dst, 0, pattern_len ? pattern_len : 1);
     mf_pack p;
     mf_pack_init(&p);
     for (size_t i = 0; i < o->npayloads; i++) {

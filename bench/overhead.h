@@ -84,8 +84,8 @@ struct ov_peer_cell {
     double t[OV_NPEER]; /* median wall seconds; <0: not run */
 };
 
-/* A crossover: the smallest grain from which the executor beats
- * sequential at every larger measured grain. */
+/* A crossover: the smallest measured grain at which the executor beats
+ * sequential and still does at the next measured grain. */
 #define OV_NOT_RUN (-2.0)
 struct ov_cross {
     double us;     /* <0: it never did, up to the largest grain;

@@ -120,8 +120,9 @@ static void split_block(FILE *g, const struct ov_opts *o,
         double sum = 0;
         for (int k = 0; k < 5; k++)
             sum += parts[k] > 0 ? parts[k] : 0;
-        fprintf(g, "\"%s\\n%.3g us\"", label(o->payloads[p], b, sizeof b),
-                sum * 1e6);
+        double us = sum * 1e6;
+        fprintf(g, us < 10 ? "\"%s\\n%.2f us\"" : "\"%s\\n%.0f us\"",
+                label(o->payloads[p], b, sizeof b), us);
         for (int k = 0; k < 5; k++)
             fprintf(g, " %g",
                     sum > 0 && parts[k] > 0 ? 100 * parts[k] / sum : 0);
@@ -166,13 +167,14 @@ static void cross_plot(FILE *g, const char *prefix, const struct ov_opts *o,
             ov_crossover(r, pl, OV_MPIAUTO),
             ov_peer_crossover(r, pl, OV_PY_PROCESS_POOL),
             ov_peer_crossover(r, pl, OV_PY_MPI4PY)};
+        char b[32];
         fprintf(g, "%zu", pl);
         for (int k = 0; k < 5; k++)
             if (c[k].us > 0 && (k < 3 || peers))
                 fprintf(g, " %g", c[k].us);
             else
                 fprintf(g, " NaN");
-        fputc('\n', g);
+        fprintf(g, " %s\n", label(pl, b, sizeof b));
     }
     fprintf(g, "EOD\n");
     fprintf(g,
@@ -182,8 +184,7 @@ static void cross_plot(FILE *g, const char *prefix, const struct ov_opts *o,
             "set logscale x 2\nset logscale y\nset grid\n"
             "set xlabel 'payload (bytes of arguments and of result)'\n"
             "set ylabel 'crossover grain (us)'\nset key top left\n"
-            "set format x '%%.0s%%cB'\n"
-            "plot $x using 1:2 with linespoints title 'thread pool', "
+            "plot $x using 1:2:xtic(7) with linespoints title 'thread pool', "
             "$x using 1:3 with linespoints title 'MPI pool, chunksize 1', "
             "$x using 1:4 with linespoints title 'MPI pool, auto'%s, "
             "100000 with lines dashtype 2 lc 'black' title 'Python rule of "

@@ -48,19 +48,24 @@ size_t ov_cells_of(const struct ov_result *r, size_t payload, size_t *idx,
     return n;
 }
 
-/* The winning suffix over grains sorted ascending: speedup[i] > 1 for
- * every i >= k. */
+/* Over grains sorted ascending: the smallest grain at which the executor
+ * beats sequential (speedup > 1) and still does at the next measured
+ * grain -- one noisy cell neither makes an early win nor, at a large
+ * grain, undoes the crossover. `below` is the grain measured just before
+ * it (it lost or only won alone there). */
 static struct ov_cross cross_of(const double *grain, const double *speedup,
                                 size_t n)
 {
     struct ov_cross c = {-1, -1};
-    size_t k = n;
-    while (k > 0 && speedup[k - 1] > 1.0)
-        k--;
-    if (k < n)
-        c.us = grain[k];
-    if (k > 0)
-        c.below = grain[k - 1];
+    for (size_t k = 0; k < n; k++) {
+        if (speedup[k] > 1.0 && (k + 1 == n || speedup[k + 1] > 1.0)) {
+            c.us = grain[k];
+            c.below = k > 0 ? grain[k - 1] : -1;
+            return c;
+        }
+    }
+    if (n > 0)
+        c.below = grain[n - 1];
     return c;
 }
 
@@ -230,8 +235,8 @@ void ov_print_table(FILE *out, const struct ov_opts *o,
                  "message. root CPU: all of rank 0's threads.)\n");
 
     int peers = r->peers_status == NULL;
-    fprintf(out, "\nCrossover: the smallest grain from which the executor "
-                 "beats sequential at every larger grain measured\n");
+    fprintf(out, "\nCrossover: the smallest grain at which the executor "
+                 "beats sequential, and still does at the next grain\n");
     fprintf(out, "  %-9s %10s %10s %10s", "payload", "threads", "MPI c=1",
             "MPI auto");
     if (peers)
