@@ -22,9 +22,10 @@ packages=(
   libcmocka-dev                      # unit tests
   libuv1-dev                         # event loop, libuv baseline benchmark
   libopenmpi-dev openmpi-bin         # Open MPI 4.1 (ranks/), mpiexec
+  iproute2                           # cluster/multihost.sh: namespaces, veth
   gnuplot-nox                        # mpifutures overhead --plot
   python3-mpi4py                     # overhead --peers: Python's peers
-  iproute2                           # cluster/multihost.sh: namespaces, veth
+  valgrind                           # tests/run.sh: memcheck on the examples
 )
 
 missing=()

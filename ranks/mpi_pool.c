@@ -86,6 +86,10 @@ struct worker {
     struct msgrec *ring; /* prefetch records, oldest at ring_head */
     unsigned ring_head;
     double t_free;     /* when its last reply arrived (it could start) */
+    bool stuck;        /* a task timed out there, or it died: no more work */
+    bool lost;         /* ... it died (stuck is set too) */
+    long pid;          /* from HELLO, for the liveness check */
+    bool local;        /* on rank 0's host: its pid can be checked */
 };
 
 struct slot {
@@ -121,6 +125,7 @@ struct mpool {
     int nworkers;
     struct worker *w;
     unsigned prefetch;
+    size_t max_message; /* opts.max_message: per message, per task */
     mf_future *head, *tail; /* pending, oldest first */
     struct slot *slots;
     uint32_t nslots, *freelist, nfree;
@@ -133,6 +138,10 @@ struct mpool {
     uint64_t stale_results; /* results for ids we no longer wait on */
     bool we_initialized_mpi;
     _Atomic int active; /* workers to use (mf__mpi_pool_set_active) */
+    double task_timeout; /* 0: none */
+    _Atomic int nstuck;  /* workers stuck in a timed-out task, or lost */
+    _Atomic int nlost;   /* ... of them lost: their process died */
+    double t_alive_check; /* last liveness check of the local workers */
     mf_pool_stats stats; /* under mu */
     /* For MF_CHUNK_AUTO, under mu: average run time per task id (0:
      * never measured) and average per-message overhead (0: unknown). */
@@ -307,7 +316,7 @@ static int pick_worker(struct mpool *p)
     int best = -1;
     int n = atomic_load_explicit(&p->active, memory_order_relaxed);
     for (int i = 0; i < n; i++)
-        if (p->w[i].inflight < p->prefetch &&
+        if (!p->w[i].stuck && p->w[i].inflight < p->prefetch &&
             (best < 0 || p->w[i].inflight < p->w[best].inflight))
             best = i;
     return best;
@@ -354,13 +363,13 @@ static int dispatch_one(struct mpool *p, int wi)
     size_t bytes = 0;
     for (; taken < k && after != NULL; taken++) {
         /* An auto chunk ends early at an item of another map or task, and
-         * any chunk before the message would pass MF__MSG_MAX. */
+         * any chunk before the message would pass max_message. */
         if (taken > 0 && first->chunk == AUTO_MARK &&
             (after->chunk != AUTO_MARK ||
              after->work.task != first->work.task))
             break;
         bytes += after->args_len + 32;
-        if (taken > 0 && bytes > MF__MSG_MAX)
+        if (taken > 0 && bytes > p->max_message)
             break;
         after = after->qnext;
     }
@@ -394,19 +403,21 @@ static int dispatch_one(struct mpool *p, int wi)
     rec->ids = ids;
     rec->n = 0;
     double t0 = mf__now();
-    size_t count_at = mf__msg_tasks_begin_open(&s->pack);
+    size_t count_at = mf__msg_tasks_begin_max(&s->pack, p->max_message);
     for (mf_future *f = first, *next; f != after; f = next) {
         next = f->qnext;
         if (!mf__future_set_running(f)) { /* cancelled while queued */
             mf_future_release(f);
             continue;
         }
-        if (f->args_len + 64 > MF__MSG_MAX) {
+        if (f->args_len + 64 > p->max_message) {
             mf__future_complete_error(
                 f, MF_ETOOBIG, "ValueError", f->work.task->name, "rank 0",
                 "arguments of %u bytes exceed the MPI pool's message limit "
-                "of %zu bytes",
-                f->args_len, MF__MSG_MAX);
+                "of %zu bytes (mf_mpi_pool_opts.max_message, 64 bytes of "
+                "envelope included); pass less, or raise the limit (at "
+                "most 1 GiB)",
+                f->args_len, p->max_message);
             mf_future_release(f);
             continue;
         }
@@ -505,6 +516,131 @@ static void close_message(struct mpool *p, int wi, const char *why)
     w->t_free = mf__now();
 }
 
+/* --- task timeouts ------------------------------------------------------------ */
+
+/* Fail every future worker wi holds: its current message's with
+ * TimeoutError, the ones queued behind it (never started) with
+ * WorkerStuck; the worker gets nothing more. */
+static void worker_stuck(struct mpool *p, int wi, bool lost)
+{
+    struct worker *w = &p->w[wi];
+    char what[256];
+    w->stuck = true;
+    w->lost = lost;
+    atomic_fetch_add(&p->nstuck, 1);
+    if (lost)
+        atomic_fetch_add(&p->nlost, 1);
+    for (unsigned k = 0; k < w->inflight; k++) {
+        struct msgrec *rec = &w->ring[(w->ring_head + k) % p->prefetch];
+        if (lost)
+            snprintf(what, sizeof what,
+                     "worker lost: %s (pid %ld) died %s; the pool goes on "
+                     "without it",
+                     w->origin, w->pid,
+                     k == 0 ? "while running this message"
+                            : "before starting this task");
+        else if (k == 0)
+            snprintf(what, sizeof what,
+                     "no result within the task timeout of %g s%s; %s is "
+                     "still running it and gets no more tasks",
+                     p->task_timeout,
+                     rec->n > 1 ? " per task of its message" : "",
+                     w->origin);
+        else
+            snprintf(what, sizeof what,
+                     "not started: %s is stuck in a task that timed out",
+                     w->origin);
+        for (uint32_t i = 0; i < rec->n; i++) {
+            uint32_t si = slot_of(p, rec->ids[i]);
+            if (si != UINT32_MAX && p->slots[si].worker == wi)
+                slot_fail(p, si, lost ? MF_EBROKEN : MF_ETIMEDOUT,
+                          lost ? "WorkerLost"
+                               : k == 0 ? "TimeoutError" : "WorkerStuck",
+                          "%s", what);
+        }
+        rec->n = 0;
+    }
+    w->inflight = 0;
+    w->ring_head = 0;
+}
+
+/* With every worker stuck nothing pending can ever run: fail it. */
+static void fail_pending_all_stuck(struct mpool *p)
+{
+    mf_future *f = p->head;
+    p->head = p->tail = NULL;
+    batch_take(p, p->npending, mf__now());
+    p->npending = 0;
+    while (f != NULL) {
+        mf_future *next = f->qnext;
+        if (mf__future_set_running(f))
+            mf__future_complete_error(
+                f, MF_EBROKEN, "BrokenExecutor", f->work.task->name, "rank 0",
+                "every worker of the MPI pool is lost or stuck in a task "
+                "that timed out; nothing more can run");
+        mf_future_release(f);
+        f = next;
+    }
+}
+
+/* Is process pid on this host alive (not gone, not a zombie)? */
+static bool process_alive(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return paren == NULL || (paren[1] == ' ' && paren[2] != 'Z' &&
+                             paren[2] != 'X');
+}
+
+/* Returns 1 if a worker timed out or was lost. */
+static int check_timeouts(struct mpool *p, double now)
+{
+    int did = 0;
+    for (int i = 0; i < p->nworkers; i++) {
+        struct worker *w = &p->w[i];
+        if (w->stuck || w->inflight == 0)
+            continue;
+        const struct msgrec *rec = &w->ring[w->ring_head];
+        double start = rec->t_dispatch > w->t_free ? rec->t_dispatch
+                                                   : w->t_free;
+        if (p->task_timeout > 0 &&
+            now - start > p->task_timeout * (rec->n ? rec->n : 1)) {
+            worker_stuck(p, i, false);
+            did = 1;
+        }
+    }
+    /* A worker on this host that died (possible when Open MPI lets the
+     * job survive it: mpirun --enable-recovery) is lost: checked by pid,
+     * 10 times a second while it holds work. */
+    if (now - p->t_alive_check > 0.1) {
+        p->t_alive_check = now;
+        for (int i = 0; i < p->nworkers; i++) {
+            struct worker *w = &p->w[i];
+            if (!w->stuck && w->local && w->inflight > 0 &&
+                !process_alive(w->pid)) {
+                worker_stuck(p, i, true);
+                did = 1;
+            }
+        }
+    }
+    int active = atomic_load_explicit(&p->active, memory_order_relaxed);
+    int stuck = 0;
+    for (int i = 0; i < active; i++)
+        stuck += p->w[i].stuck;
+    if (stuck == active && p->head != NULL) {
+        fail_pending_all_stuck(p);
+        did = 1;
+    }
+    return did;
+}
+
 static void handle_results(struct mpool *p, int wi, const char *buf,
                            size_t len)
 {
@@ -575,7 +711,15 @@ static void handle_results(struct mpool *p, int wi, const char *buf,
         p->stats.result_pack_s += (double)r.t_pack_ns * 1e-9;
         p->stats.roundtrip_s += rt;
         pthread_mutex_unlock(&p->mu);
-        if (!r.failed) {
+        if (!r.failed && r.value_len + 64 > p->max_message) {
+            /* A worker that ignored the cap: refused as it should have. */
+            mf__future_complete_error(
+                f, MF_ETOOBIG, "ValueError", f->work.task->name, w->origin,
+                "the result (%zu bytes) exceeds the MPI pool's message "
+                "limit of %zu bytes (mf_mpi_pool_opts.max_message, 64 bytes "
+                "of envelope included); return less, or raise the limit",
+                r.value_len, p->max_message);
+        } else if (!r.failed) {
             mf__future_complete_bytes(f, r.value, r.value_len);
         } else {
             int code = (r.code > 0 && r.code < MF_ERR_MAX) ? (int)r.code
@@ -616,7 +760,9 @@ static int poll_results(struct mpool *p)
                  p->comm, MPI_STATUS_IGNORE);
         did = 1;
         int wi = st.MPI_SOURCE - 1;
-        if (wi >= 0 && wi < p->nworkers)
+        if (wi >= 0 && wi < p->nworkers && p->w[wi].stuck)
+            p->stale_results++; /* its futures already failed */
+        else if (wi >= 0 && wi < p->nworkers)
             handle_results(p, wi, p->rbuf, (size_t)n);
     }
 }
@@ -651,12 +797,21 @@ static void cancel_pending(struct mpool *p)
 
 static void stop_workers(struct mpool *p)
 {
+    /* With a worker stuck the job ends in MPI_Abort (mp_destroy): the
+     * others must not be in MPI_Finalize then -- Open MPI 4.1.4's mpiexec
+     * hung (1 run in 8) or crashed (2 in 8) aborting a job whose other
+     * ranks were finalizing; left polling, 12 in 12 ended cleanly. */
+    if (atomic_load(&p->nstuck) > atomic_load(&p->nlost))
+        return;
     mf_pack stop;
     mf_pack_init(&stop);
     mf__msg_stop(&stop);
     MPI_Request *reqs = calloc((size_t)p->nworkers, sizeof *reqs);
     for (int i = 0; i < p->nworkers; i++) {
-        if (reqs != NULL)
+        if (p->w[i].lost) { /* dead: nobody to tell */
+            if (reqs != NULL)
+                reqs[i] = MPI_REQUEST_NULL;
+        } else if (reqs != NULL)
             MPI_Isend(stop.data, (int)stop.len, MPI_BYTE, p->w[i].rank,
                       MF__TAG_CTRL, p->comm, &reqs[i]);
         else
@@ -686,7 +841,7 @@ static double predicted_slack(struct mpool *p, double now)
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->w[i];
         if (w->inflight == 0) {
-            if (i < n && p->head != NULL)
+            if (i < n && p->head != NULL && !w->stuck)
                 return 0; /* it could take work now */
             continue;
         }
@@ -736,6 +891,8 @@ static void *scheduler_main(void *arg)
         did |= dispatch(p);
         did |= poll_results(p);
         did |= reap_sends(p);
+        if (p->inflight > 0)
+            did |= check_timeouts(p, mf__now());
         bool busy = p->inflight > 0 || p->head != NULL || p->nsends > 0;
         if (!busy && atomic_load_explicit(&p->stop, memory_order_acquire) &&
             !mf__inbox_has_work(&p->inbox, memory_order_acquire)) {
@@ -804,7 +961,16 @@ static int mp_closed_error(void)
 static int mp_accepting(mf_executor *ex)
 {
     struct mpool *p = (struct mpool *)ex;
-    return mf__inbox_closed(&p->inbox) ? mp_closed_error() : MF_OK;
+    if (mf__inbox_closed(&p->inbox))
+        return mp_closed_error();
+    if (atomic_load(&p->nstuck) > 0 &&
+        atomic_load(&p->nstuck) >= atomic_load(&p->active))
+        return mf__seterr(MF_EBROKEN,
+                          "every worker of the MPI pool is lost (%d) or "
+                          "stuck in a task that timed out (task_timeout %g "
+                          "s); nothing more can run",
+                          atomic_load(&p->nlost), p->task_timeout);
+    return MF_OK;
 }
 
 static int mp_submit(mf_executor *ex, mf_future **fs, size_t n, size_t chunk)
@@ -895,6 +1061,21 @@ static void mp_destroy(mf_executor *ex)
 {
     struct mpool *p = (struct mpool *)ex;
     mf__cb_runner_free(p->runner); /* fires callbacks still queued */
+    if (atomic_load(&p->nstuck) > atomic_load(&p->nlost)) {
+        /* MPI_Finalize would wait for the stuck ranks forever. Every
+         * future is done by now; end the job instead of hanging. */
+        fprintf(stderr, "mpifutures: MPI pool freed with %d worker(s) still "
+                        "stuck in a task past its task_timeout of %g s:",
+                atomic_load(&p->nstuck) - atomic_load(&p->nlost),
+                p->task_timeout);
+        for (int i = 0; i < p->nworkers; i++)
+            if (p->w[i].stuck && !p->w[i].lost)
+                fprintf(stderr, " %s", p->w[i].origin);
+        fprintf(stderr, "; MPI cannot be finalized, aborting the job "
+                        "(MPI_Abort)\n");
+        fflush(stderr);
+        MPI_Abort(p->comm, 70);
+    }
     MPI_Comm_free(&p->comm);
     if (p->we_initialized_mpi)
         MPI_Finalize();
@@ -1000,6 +1181,8 @@ static int handshake(struct mpool *p, double timeout)
                  h.host.via.str.ptr);
         snprintf(w->origin, sizeof w->origin, "rank %d on %s", w->rank,
                  w->host);
+        w->pid = (long)h.pid;
+        w->local = strcmp(w->host, mf__hostname()) == 0 && h.pid > 0;
         if (h.ntasks != mf_task_count() ||
             h.names_hash != mf_task_names_hash()) {
             rc = mf__seterr(MF_ESTATE,
@@ -1065,6 +1248,14 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
         o.prefetch = 2;
     if (!(o.startup_timeout > 0)) /* also NaN */
         o.startup_timeout = 60;
+    if (o.max_message > MF__MSG_MAX) /* on every rank, before any MPI */
+        return mf__seterr(MF_EINVAL,
+                          "mf_mpi_pool_new: max_message %zu is above the "
+                          "most a message may carry, %zu bytes (1 GiB; MPI "
+                          "counts are ints); use 0 for that",
+                          o.max_message, MF__MSG_MAX);
+    if (o.max_message == 0)
+        o.max_message = MF__MSG_MAX;
 
     int initialized, finalized, provided, rc;
     bool we_init = false;
@@ -1138,6 +1329,8 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
     p->comm = comm;
     p->nworkers = size - 1;
     p->prefetch = o.prefetch;
+    p->task_timeout = o.task_timeout > 0 ? o.task_timeout : 0;
+    p->max_message = o.max_message;
     atomic_init(&p->active, size - 1);
     p->we_initialized_mpi = we_init;
     mf__inbox_init(&p->inbox);

@@ -93,7 +93,8 @@ static void run_tasks(const void *buf, size_t len, int rank,
                       mf_reply *reply, mf_pack *out)
 {
     struct mf__msg_iter it;
-    if (mf__msg_read_tasks(buf, len, &it) != MF_OK) {
+    uint64_t max; /* the pool's max_message */
+    if (mf__msg_read_tasks_max(buf, len, &it, &max) != MF_OK) {
         mf__msg_broken(out, rank, mf_errmsg());
         return;
     }
@@ -133,8 +134,19 @@ static void run_tasks(const void *buf, size_t len, int rank,
         double t2 = mf__now();
         uint64_t t_run = ns_between(t1, t2);
         size_t at;
-        if (!reply->failed && out->len + reply->pack.len + 64 > MF__MSG_MAX) {
-            char msg[200];
+        char msg[256];
+        if (!reply->failed && reply->pack.len + 64 > max) {
+            /* Above the pool's cap: an error in its place, never sent. */
+            snprintf(msg, sizeof msg,
+                     "the result (%zu bytes) exceeds the MPI pool's message "
+                     "limit of %llu bytes (mf_mpi_pool_opts.max_message, 64 "
+                     "bytes of envelope included); return less, or raise "
+                     "the limit (at most 1 GiB)",
+                     reply->pack.len, (unsigned long long)max);
+            at = mf__msg_result_err(out, t.id, MF_ETOOBIG, "ValueError", msg,
+                                    t_unpack, t_run, 0);
+        } else if (!reply->failed &&
+                   out->len + reply->pack.len + 64 > MF__MSG_MAX) {
             snprintf(msg, sizeof msg,
                      "the result (%zu bytes) would take this reply past the "
                      "MPI pool's %zu-byte message limit; return less, or "

@@ -50,18 +50,25 @@ void mf__msg_hello(mf_pack *p, int64_t rank, const char *host,
 
 void mf__msg_tasks_begin(mf_pack *p, uint32_t n)
 {
-    mf_pack_array(p, 2);
+    mf_pack_array(p, 3);
     mf_pack_u64(p, MF__MSG_TASKS);
+    mf_pack_u64(p, MF__MSG_MAX);
     mf_pack_array(p, n);
+}
+
+size_t mf__msg_tasks_begin_max(mf_pack *p, uint64_t max_message)
+{
+    mf_pack_array(p, 3);
+    mf_pack_u64(p, MF__MSG_TASKS);
+    mf_pack_u64(p, max_message);
+    static const unsigned char array32[5] = {0xdd, 0, 0, 0, 0};
+    mf__pack_raw(p, array32, sizeof array32);
+    return p->len - 4;
 }
 
 size_t mf__msg_tasks_begin_open(mf_pack *p)
 {
-    mf_pack_array(p, 2);
-    mf_pack_u64(p, MF__MSG_TASKS);
-    static const unsigned char array32[5] = {0xdd, 0, 0, 0, 0};
-    mf__pack_raw(p, array32, sizeof array32);
-    return p->len - 4;
+    return mf__msg_tasks_begin_max(p, MF__MSG_MAX);
 }
 
 void mf__msg_patch_u32(mf_pack *p, size_t off, uint32_t v)
@@ -159,6 +166,14 @@ void mf__msg_broken(mf_pack *p, int64_t rank, const char *message)
 
 /* --- reading ----------------------------------------------------------------- */
 
+/* A message may nest 3 levels deeper than the values it carries: TASKS
+ * arguments and RESULTS values sit at level 4 (the message, its list, the
+ * entry, the value; envelope.h), and each may itself nest MF__MP_MAX_DEPTH
+ * levels, as mf_executor_submit and mf__task_run allow. With this limit
+ * exactly those values fit: one nested deeper fails the whole message, as
+ * before. */
+#define MSG_DEPTH (MF__MP_MAX_DEPTH + 3)
+
 /* A cursor over the elements of one array. */
 struct cur {
     const void *buf;
@@ -193,7 +208,7 @@ static int next(struct cur *c, mf_value *v, size_t *start)
         return bad("too few elements");
     if (start)
         *start = c->off;
-    int rc = mf__mp_next(c->buf, c->len, &c->off, v);
+    int rc = mf__mp_next_depth(c->buf, c->len, &c->off, v, MSG_DEPTH);
     if (rc != MF_OK)
         return rc;
     c->left--;
@@ -238,7 +253,7 @@ static int next_str(struct cur *c, mf_value *out, const char *what)
 static int open_msg(const void *buf, size_t len, struct cur *c, int *kind)
 {
     mf_value v;
-    int rc = mf_value_decode(buf, len, &v);
+    int rc = mf__mp_decode_depth(buf, len, &v, MSG_DEPTH);
     if (rc != MF_OK)
         return rc;
     if (v.type != MF_VALUE_ARRAY || v.via.seq.count == 0)
@@ -309,11 +324,29 @@ static int open_list(struct cur *c, struct mf__msg_iter *it, const char *what)
     return MF_OK;
 }
 
-int mf__msg_read_tasks(const void *buf, size_t len, struct mf__msg_iter *it)
+int mf__msg_read_tasks_max(const void *buf, size_t len,
+                           struct mf__msg_iter *it, uint64_t *max_message)
 {
     struct cur c;
-    int rc = open_kind(buf, len, &c, MF__MSG_TASKS, 2);
-    return rc == MF_OK ? open_list(&c, it, "TASKS list") : rc;
+    uint64_t max;
+    int rc = open_kind(buf, len, &c, MF__MSG_TASKS, 3);
+    if (rc == MF_OK)
+        rc = next_u64(&c, &max, "TASKS max_message");
+    if (rc == MF_OK && (max == 0 || max > MF__MSG_MAX))
+        rc = mf__seterr(MF_EDECODE,
+                        "malformed pool message: TASKS max_message %llu is "
+                        "not in 1..%zu",
+                        (unsigned long long)max, MF__MSG_MAX);
+    if (rc == MF_OK)
+        rc = open_list(&c, it, "TASKS list");
+    if (rc == MF_OK && max_message != NULL)
+        *max_message = max;
+    return rc;
+}
+
+int mf__msg_read_tasks(const void *buf, size_t len, struct mf__msg_iter *it)
+{
+    return mf__msg_read_tasks_max(buf, len, it, NULL);
 }
 
 /* Open the next entry of it as an array of `fields`, reading its id. */

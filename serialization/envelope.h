@@ -4,7 +4,7 @@
  * Every message is one MessagePack array whose first element is its kind:
  *
  *   HELLO   worker -> root  [0, rank, host, ntasks, names_hash, pid]
- *   TASKS   root -> worker  [1, [[id, task_id, args], ...]]
+ *   TASKS   root -> worker  [1, max_message, [[id, task_id, args], ...]]
  *   RESULTS worker -> root  [2, rank, [result, ...]]
  *             result = [id, 0, value, t_unpack_ns, t_run_ns, t_pack_ns]
  *                    | [id, 1, [code, kind, message], t_unpack_ns,
@@ -16,11 +16,18 @@
  * a result), copied verbatim: they were validated where they were made and
  * are validated again, as part of the whole message, where they arrive.
  * Task ids are negotiated: both sides use registration order, checked at
- * start-up by HELLO's (ntasks, names_hash).
+ * start-up by HELLO's (ntasks, names_hash). `max_message` is the pool's
+ * cap (mf_mpi_pool_opts.max_message, 1..MF__MSG_MAX): a worker turns a
+ * result bigger than it into an MF_ETOOBIG error entry. It travels in
+ * every TASKS (a few bytes) so that a worker keeps no configuration.
+ * (Format change: TASKS had no max_message before; both sides are always
+ * the same build, and a TASKS of the old shape reads as malformed.)
  *
  * Readers validate the whole message before looking inside and never trust
- * a count or length beyond the bytes present (mp.h). Decoded views borrow
- * the message buffer.
+ * a count or length beyond the bytes present (mp.h). A message nests at
+ * most MF__MP_MAX_DEPTH + 3 levels, so that the values it carries (at level
+ * 4) may each nest MF__MP_MAX_DEPTH levels, as they may anywhere else.
+ * Decoded views borrow the message buffer.
  */
 #ifndef MF_SERIALIZATION_ENVELOPE_H
 #define MF_SERIALIZATION_ENVELOPE_H
@@ -78,16 +85,20 @@ struct mf__msg_iter {
 
 void mf__msg_hello(mf_pack *p, int64_t rank, const char *host,
                    uint64_t ntasks, uint64_t names_hash, int64_t pid);
+/* The largest message either side sends: MPI counts are ints, and a job
+ * must never abort on a big payload. Also the default and the most a
+ * pool's max_message may be. */
+#define MF__MSG_MAX ((size_t)1 << 30)
+
 /* TASKS: the header for n entries, then n mf__msg_task calls. */
 void mf__msg_tasks_begin(mf_pack *p, uint32_t n);
 /* TASKS whose entry count is not known yet: a 32-bit array header whose
  * count mf__msg_patch_u32 sets later at the returned offset. */
 size_t mf__msg_tasks_begin_open(mf_pack *p);
 void mf__msg_patch_u32(mf_pack *p, size_t off, uint32_t v);
-
-/* The largest message either side sends: MPI counts are ints, and a job
- * must never abort on a big payload. */
-#define MF__MSG_MAX ((size_t)1 << 30)
+/* Both of the above carry max_message = MF__MSG_MAX; this is the open
+ * header with the pool's own cap (1..MF__MSG_MAX). */
+size_t mf__msg_tasks_begin_max(mf_pack *p, uint64_t max_message);
 void mf__msg_task(mf_pack *p, uint64_t id, uint32_t task_id,
                   const void *args, size_t args_len);
 /* RESULTS: the header for n entries, then n result calls. Each returns
@@ -120,6 +131,10 @@ int mf__msg_read_hello(const void *buf, size_t len, struct mf__hello *out);
  * entry gives MF_EDECODE (and *out->id when the id itself was readable,
  * with *id_ok set). */
 int mf__msg_read_tasks(const void *buf, size_t len, struct mf__msg_iter *it);
+/* The same, also giving the message's max_message (MF_EDECODE when it is
+ * not in 1..MF__MSG_MAX). */
+int mf__msg_read_tasks_max(const void *buf, size_t len,
+                           struct mf__msg_iter *it, uint64_t *max_message);
 int mf__msg_next_task(struct mf__msg_iter *it, struct mf__task_msg *out,
                       int *id_ok);
 

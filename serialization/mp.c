@@ -151,9 +151,14 @@ str:
     return MF_OK;
 }
 
-int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out)
+/* mf__mp_next_depth; static, so that the exported entry points call it
+ * directly (no PLT hop on the hot path). */
+static int next_value(const void *buf, size_t len, size_t *off,
+                      mf_value *out, int max_depth)
 {
     const uint8_t *p = buf;
+    if (max_depth > MF__MP_DEPTH_CAP)
+        max_depth = MF__MP_DEPTH_CAP;
     size_t start = *off, o = start;
     int rc = head(p, len, &o, out);
     if (rc != MF_OK)
@@ -165,7 +170,7 @@ int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out)
 
     /* Skip the elements: `owed[d]` values remain at depth d. Every value
      * takes at least one byte, so a count beyond the bytes left is a lie. */
-    uint64_t owed[MF__MP_MAX_DEPTH + 1];
+    uint64_t owed[MF__MP_DEPTH_CAP + 1];
     int depth = 0;
     owed[0] = (uint64_t)out->via.seq.count
               << (out->type == MF_VALUE_MAP ? 1 : 0);
@@ -188,10 +193,10 @@ int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out)
                 goto lie;
             /* The outermost container is level 1 and owed[d] is level
              * d + 1, so this one, empty or not, is level depth + 2. */
-            if (depth + 2 > MF__MP_MAX_DEPTH)
+            if (depth + 2 > max_depth)
                 return mf__seterr(MF_EDECODE,
                                   "MessagePack nesting deeper than %d",
-                                  MF__MP_MAX_DEPTH);
+                                  max_depth);
             if (k == 0)
                 continue;
             owed[++depth] = k;
@@ -209,11 +214,23 @@ lie:
                       len - o);
 }
 
-int mf__mp_validate(const void *buf, size_t len)
+int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out)
+{
+    return next_value(buf, len, off, out, MF__MP_MAX_DEPTH);
+}
+
+int mf__mp_next_depth(const void *buf, size_t len, size_t *off, mf_value *out,
+                      int max_depth)
+{
+    return next_value(buf, len, off, out, max_depth);
+}
+
+/* mf__mp_decode_depth, static for the same reason. */
+static int decode(const void *buf, size_t len, mf_value *out, int max_depth)
 {
     size_t off = 0;
     mf_value v;
-    int rc = mf__mp_next(buf, len, &off, &v);
+    int rc = next_value(buf, len, &off, &v, max_depth);
     if (rc != MF_OK)
         return rc;
     if (off != len)
@@ -221,7 +238,20 @@ int mf__mp_validate(const void *buf, size_t len)
                           "%zu trailing bytes after a complete MessagePack "
                           "value",
                           len - off);
+    *out = v;
     return MF_OK;
+}
+
+int mf__mp_decode_depth(const void *buf, size_t len, mf_value *out,
+                        int max_depth)
+{
+    return decode(buf, len, out, max_depth);
+}
+
+int mf__mp_validate(const void *buf, size_t len)
+{
+    mf_value v;
+    return decode(buf, len, &v, MF__MP_MAX_DEPTH);
 }
 
 size_t mf__mp_seq_body(const mf_value *seq)
@@ -247,18 +277,7 @@ const char *mf_value_type_name(mf_value_type type)
 
 int mf_value_decode(const void *buf, size_t len, mf_value *out)
 {
-    size_t off = 0;
-    mf_value v;
-    int rc = mf__mp_next(buf, len, &off, &v);
-    if (rc != MF_OK)
-        return rc;
-    if (off != len)
-        return mf__seterr(MF_EDECODE,
-                          "%zu trailing bytes after a complete MessagePack "
-                          "value",
-                          len - off);
-    *out = v;
-    return MF_OK;
+    return decode(buf, len, out, MF__MP_MAX_DEPTH);
 }
 
 int mf_value_at(const mf_value *v, uint32_t idx, mf_value *out)

@@ -22,6 +22,9 @@
 #include "mpifutures/value.h"
 
 #define MF__MP_MAX_DEPTH 64
+/* The most levels any reader may allow (mf__mp_next_depth): a value's own
+ * MF__MP_MAX_DEPTH plus those of a message wrapped around it. */
+#define MF__MP_DEPTH_CAP (MF__MP_MAX_DEPTH + 8)
 
 /*
  * Decode the value starting at buf[*off] (of len bytes) into out, advancing
@@ -29,6 +32,14 @@
  * then spans the whole encoding). MF_OK or MF_EDECODE with mf_errmsg set.
  */
 int mf__mp_next(const void *buf, size_t len, size_t *off, mf_value *out);
+
+/* mf__mp_next and mf_value_decode allowing containers max_depth levels deep
+ * (at most MF__MP_DEPTH_CAP) instead of MF__MP_MAX_DEPTH: for a message
+ * whose own levels sit above the values it carries (envelope.c). */
+int mf__mp_next_depth(const void *buf, size_t len, size_t *off, mf_value *out,
+                      int max_depth);
+int mf__mp_decode_depth(const void *buf, size_t len, mf_value *out,
+                        int max_depth);
 
 /* Check that buf holds exactly one well-formed value. */
 int mf__mp_validate(const void *buf, size_t len);

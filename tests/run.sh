@@ -7,13 +7,18 @@
 #   3. the same suite built with ThreadSanitizer,
 #   4. the lecture's examples (23.1 on the MPI pool, 23.2 on threads, 23.3
 #      on the libuv event loop),
-#      checked for their promised output,
-#   5. the mpifutures primes / bench mpi / bench loop / overhead commands
+#      checked for their promised output, then run under valgrind's
+#      memcheck (no memory error, no leak),
+#   5. the mpifutures primes / bench mpi / bench loop / overhead / stress
+#      commands
 #      on real ranks and real loopback TCP (behaviour, JSON keys, CSV rows,
 #      PNG plots, the Python peers; never timings),
 #   6. `cmake --install` and a downstream project built against the install
 #      through find_package(mpifutures) and through pkg-config.
-#   7. cluster/multihost.sh: 3 hosts made of network namespaces, over TCP
+#   7. the libFuzzer targets of tests/fuzz/ (every decoder of bytes from
+#      another process), about 15 s each (tests/fuzz/run.sh 15; the long
+#      run is tests/fuzz/run.sh 600).
+#   8. cluster/multihost.sh: 3 hosts made of network namespaces, over TCP
 #      (root and iproute2 only; otherwise "SKIPPED: why").
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
@@ -79,6 +84,28 @@ sanitized() { # sanitized KIND DIR
     fi
 }
 
+install_missing() { # install_missing PKG... -- as cluster/setup.sh does
+  local p missing=()
+  [ "${MF_SKIP_INSTALL:-0}" = 1 ] && return 0
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  echo "installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -q &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
+      --no-install-recommends "${missing[@]}"
+}
+
+fuzzing() {
+  # clang, libFuzzer's runtime, llvm-symbolizer for readable stack traces.
+  install_missing clang libclang-rt-dev llvm &&
+    "$here/tests/fuzz/run.sh" 15
+}
+
 risky_example() {
   local out
   out=$("$here/build/examples/risky_tasks" --seed 7) || return 1
@@ -119,6 +146,27 @@ legacy_async_example() {
     grep -q '^Time: [0-9.]*s (should be ~0.2s, not 0.8s)$' <<<"$out"
 }
 
+valgrind_examples() {
+  # Memcheck on the examples: no invalid access, no use of uninitialised
+  # memory, no definite or indirect leak. primes runs under mpirun, one
+  # valgrind per rank; tests/valgrind-openmpi.supp silences only Open MPI's
+  # own reports (what it never frees from MPI_Init/MPI_Finalize, in
+  # components it has unloaded; PMIx's partly initialised send buffers):
+  # its entries match Open MPI frames only, so a leak of ours still fails.
+  # -q: only errors are printed (no "client switching stacks" warnings for
+  # legacy_async's coroutine stacks).
+  command -v valgrind >/dev/null || { echo "valgrind is not installed"; return 1; }
+  # About 20 s on 2 cores; `timeout` only stops a hang.
+  local vg=(valgrind -q --error-exitcode=1 --leak-check=full
+    --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+    --num-callers=40)
+  timeout 120 "${vg[@]}" "$here/build/examples/risky_tasks" --seed 7 &&
+    timeout 120 "${vg[@]}" "$here/build/examples/legacy_async" || return 1
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 \
+    mpirun --oversubscribe -n 2 "${vg[@]}" \
+    --suppressions="$here/tests/valgrind-openmpi.supp" "$here/build/examples/primes"
+}
+
 commands() {
   # The mpifutures commands on real ranks: behaviour only (counts agree,
   # every promised JSON key is there), never timings.
@@ -144,7 +192,21 @@ commands() {
     map_auto_tasks_per_s idle_root_cpu_pct; do
     grep -q "\"$k\": " <<<"$out" || { echo "bench mpi: no key $k"; return 1; }
   done
-  overhead_command
+  overhead_command && stress_command
+}
+
+stress_command() {
+  # mpifutures stress: exactly-once on both pools (a smaller N than the
+  # million of the measured run; behaviour only).
+  local out k
+  out=$(mpirun --oversubscribe -n 3 "$here/build/bin/mpifutures" stress \
+    --tasks 50000 --fail-rate 0.3 --cancel-rate 0.05 --json) &&
+    echo "$out" || return 1
+  for k in exactly_once lost bytes_per_inflight_future tasks_per_s \
+    succeeded failed cancelled missed_callbacks duplicate_callbacks; do
+    grep -q "\"$k\": " <<<"$out" || { echo "stress: no key $k"; return 1; }
+  done
+  grep -q '"exactly_once": true, "lost": 0,' <<<"$out"
 }
 
 overhead_command() {
@@ -233,10 +295,12 @@ multihost() {
 step "unit tests (ctest)" ctest_in "$here/build"
 step "unit tests under ASan+UBSan" sanitized address "$here/build-asan"
 step "unit tests under TSan" sanitized thread "$here/build-tsan"
+step "fuzzing (libFuzzer, ~60 s)" fuzzing
 step "example: risky_tasks (Example 23.2)" risky_example
 step "example: primes on the MPI pool (Example 23.1)" primes_example
 step "example: legacy_async on the event loop (Example 23.3)" legacy_async_example
-step "commands: primes, bench mpi, bench loop, overhead (behaviour, JSON keys)" commands
+step "valgrind memcheck on the examples" valgrind_examples
+step "commands: primes, bench mpi, bench loop, overhead, stress (behaviour, JSON keys)" commands
 step "install + downstream find_package and pkg-config" downstream
 step "multi-host: 3 network-namespace hosts over TCP (cluster/multihost.sh)" multihost
 

@@ -306,6 +306,7 @@ static void test_mpi_pool_stats_account_every_task(void **state)
 }
 
 static atomic_int from_callback_rc = -1;
+static char from_callback_msg[512]; /* written before the rc is stored */
 
 /* A done callback runs on the pool's callback thread: waiting for the
  * pool to shut down from there would wait for itself. */
@@ -313,7 +314,9 @@ static void shutdown_from_callback(mf_future *f, void *arg)
 {
     (void)f;
     (void)arg;
-    atomic_store(&from_callback_rc, mf_executor_shutdown(pool, true, false));
+    int rc = mf_executor_shutdown(pool, true, false);
+    snprintf(from_callback_msg, sizeof from_callback_msg, "%s", mf_errmsg());
+    atomic_store(&from_callback_rc, rc);
 }
 
 static void test_mpi_pool_futures_on_an_event_loop(void **state)
@@ -390,6 +393,8 @@ static void test_mpi_pool_shutdown_cancel_futures(void **state)
     /* The callback ran (callbacks are fired before shutdown returns) and
      * was refused rather than deadlocked. */
     assert_int_equal(atomic_load(&from_callback_rc), MF_EDEADLK);
+    assert_non_null(strstr(from_callback_msg, "from a done callback"));
+    assert_non_null(strstr(from_callback_msg, "cannot wait for itself"));
 }
 
 int main(int argc, char **argv)

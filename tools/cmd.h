@@ -26,4 +26,7 @@ int mf__cmd_info(int *argc, char ***argv, int first);
 /* `mpifutures overhead ...`: the serialization-overhead laboratory. */
 int mf__cmd_overhead(int *argc, char ***argv, int first);
 
+/* `mpifutures stress ...`: exactly-once under load, both pools. */
+int mf__cmd_stress(int *argc, char ***argv, int first);
+
 #endif

@@ -7,6 +7,7 @@
  *                     [--workers W] [--scaling] [--json]
  *   mpifutures overhead [--quick] [--json] [--csv FILE] [--plot PREFIX]
  *                       [--peers] ...  (see usage below)
+ *   mpifutures stress [--tasks N] [--fail-rate P] [--cancel-rate Q] [--json]
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,14 @@ static void usage(FILE *out)
             "      --refine N            bisection steps per crossover (3; 2)\n"
             "      --workers W           spawn / use at most W workers\n"
             "      --no-progress         no progress bar on stderr\n"
+            "  stress [options]          exactly-once under load: N tasks through\n"
+            "                            the MPI pool and a thread pool, with\n"
+            "                            failures, cancels and callbacks, each\n"
+            "                            future checked (under mpirun)\n"
+            "      --tasks N             per pool (1000000)\n"
+            "      --fail-rate P         tasks failing on purpose (0.3)\n"
+            "      --cancel-rate Q       futures cancelled after submit (0.05)\n"
+            "      --seed S, --workers W, --json\n"
             "  help                      this text\n");
 }
 
@@ -195,6 +204,8 @@ int main(int argc, char **argv)
         return mf__cmd_primes(&argc, &argv, 2);
     if (strcmp(argv[1], "overhead") == 0)
         return mf__cmd_overhead(&argc, &argv, 2);
+    if (strcmp(argv[1], "stress") == 0)
+        return mf__cmd_stress(&argc, &argv, 2);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
         return 0;

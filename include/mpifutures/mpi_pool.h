@@ -42,6 +42,27 @@ typedef struct mf_mpi_pool_opts {
     unsigned prefetch;
     /* Seconds to wait for every worker's start-up handshake; 0 = 60. */
     double startup_timeout;
+    /* The largest message, in bytes, the pool sends a worker, and the
+     * largest argument list or result of any one task (each with its
+     * envelope): a task above it fails with MF_ETOOBIG -- its arguments on
+     * rank 0 before sending, its result on the worker instead of sending
+     * it. 0 (default) = 1 GiB, also the most allowed (MPI counts are
+     * ints); more is MF_EINVAL. A reply carries the results of one
+     * message's tasks, each within this cap. */
+    size_t max_message;
+    /* Seconds a task may run on a worker; 0 (default) = no limit. A task
+     * past it fails with MF_ETIMEDOUT ("TimeoutError", naming the rank and
+     * host), and since a C function cannot be interrupted, its worker is
+     * then "stuck": it gets no more tasks, and the futures it held but had
+     * not started fail with MF_ETIMEDOUT ("WorkerStuck") -- never re-run
+     * elsewhere, so no task runs twice. With every worker stuck, pending
+     * futures and new submits fail with MF_EBROKEN. A pool freed with a
+     * worker still stuck cannot finalize MPI (MPI_Finalize waits for every
+     * rank): mf_executor_free reports the stuck ranks and calls MPI_Abort.
+     * The limit counts from when the worker can start the message (its
+     * previous reply arrived); a message of n tasks (map chunks) gets n
+     * times the limit. */
+    double task_timeout;
 } mf_mpi_pool_opts;
 
 /*
@@ -58,8 +79,10 @@ typedef struct mf_mpi_pool_opts {
  * after MPI was finalized, fails with MF_ESTATE. Main thread only (the
  * thread that initializes MPI); free the pool on the same thread.
  *
- * A message carries at most 1 GiB: larger chunks are split, and a task
- * whose arguments or result alone exceed it fails with MF_ETOOBIG.
+ * A message carries at most opts->max_message bytes (default and most 1
+ * GiB): larger chunks are split, and a task whose arguments or result
+ * alone exceed it fails with MF_ETOOBIG; a max_message above 1 GiB is
+ * MF_EINVAL (on every rank, before MPI is touched).
  */
 int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
                     mf_executor **out);
