@@ -135,6 +135,7 @@ build=$(cd "$build" 2>/dev/null && pwd || echo "$build")
 # --- prerequisites --------------------------------------------------------------
 # Print why this machine cannot run the multi-host checks, or nothing.
 cannot_run() {
+  local err
   if [ "$(id -u)" -ne 0 ]; then
     echo "not root (network namespaces need root)"
   elif ! command -v ip >/dev/null; then
@@ -148,10 +149,12 @@ cannot_run() {
     echo "no mpirun (install openmpi-bin)"
   elif ! ip netns add "$P-probe$$" 2>/dev/null; then
     echo "cannot create network namespaces here (ip netns add failed)"
-  elif ! ip -n "$P-probe$$" link add "$P-pbr" type bridge 2>/dev/null ||
-    ! ip -n "$P-probe$$" link add "$P-pa" type veth peer name "$P-pb" 2>/dev/null; then
+  elif ! err=$(ip -n "$P-probe$$" link add "$P-pbr" type bridge 2>&1) ||
+    ! err=$(ip -n "$P-probe$$" link add "$P-pa" type veth peer name "$P-pb" 2>&1); then
     ip netns delete "$P-probe$$" 2>/dev/null || true
-    echo "cannot create bridges or veth pairs here (no kernel support?)"
+    # e.g. inside a chroot whose / is not a mount point, `ip -n` cannot
+    # enter a namespace: "mount --make-rslave / failed".
+    echo "cannot create a bridge or veth pair inside a namespace here: $(tr -d '"' <<<"${err:-no error text}" | head -n 1)"
   else
     ip netns delete "$P-probe$$"
   fi
