@@ -564,22 +564,27 @@ static void worker_stuck(struct mpool *p, int wi, bool lost)
     w->ring_head = 0;
 }
 
-/* With every worker stuck nothing pending can ever run: fail it. */
-static void fail_pending_all_stuck(struct mpool *p)
+/* Take everything not dispatched yet off the queue: the list's head. */
+static mf_future *take_pending(struct mpool *p)
 {
     mf_future *f = p->head;
     p->head = p->tail = NULL;
     batch_take(p, p->npending, mf__now());
     p->npending = 0;
-    while (f != NULL) {
-        mf_future *next = f->qnext;
+    return f;
+}
+
+/* With every worker stuck nothing pending can ever run: fail it. */
+static void fail_pending_all_stuck(struct mpool *p)
+{
+    for (mf_future *f = take_pending(p), *next; f != NULL; f = next) {
+        next = f->qnext;
         if (mf__future_set_running(f))
             mf__future_complete_error(
                 f, MF_EBROKEN, "BrokenExecutor", f->work.task->name, "rank 0",
                 "every worker of the MPI pool is lost or stuck in a task "
                 "that timed out; nothing more can run");
         mf_future_release(f);
-        f = next;
     }
 }
 
@@ -783,15 +788,10 @@ static int take_submits(struct mpool *p)
 /* Cancel everything not dispatched yet. */
 static void cancel_pending(struct mpool *p)
 {
-    mf_future *f = p->head;
-    p->head = p->tail = NULL;
-    batch_take(p, p->npending, mf__now());
-    p->npending = 0;
-    while (f != NULL) {
-        mf_future *next = f->qnext;
+    for (mf_future *f = take_pending(p), *next; f != NULL; f = next) {
+        next = f->qnext;
         mf_future_cancel(f);
         mf_future_release(f);
-        f = next;
     }
 }
 

@@ -23,10 +23,20 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 secs=${1:-15}
 build=${MF_FUZZ_BUILD:-"$here/build-fuzz"}
 targets=(task_envelope result_envelope args roundtrip) # = tests/fuzz/targets.cmake
+if (($# > 1)); then # run.sh SECONDS TARGET...: only those
+  shift
+  for t in "$@"; do
+    [[ " ${targets[*]} " == *" $t "* ]] || {
+      echo "$0: no fuzz target '$t' (${targets[*]})" >&2
+      exit 2
+    }
+  done
+  targets=("$@")
+fi
 
 case $secs in
 '' | *[!0-9]* | 0)
-  echo "usage: $0 [SECONDS_PER_TARGET]" >&2
+  echo "usage: $0 [SECONDS_PER_TARGET [TARGET...]]" >&2
   exit 2
   ;;
 esac
