@@ -23,6 +23,7 @@ packages=(
   libuv1-dev                         # event loop, libuv baseline benchmark
   libopenmpi-dev openmpi-bin         # Open MPI 4.1 (ranks/), mpiexec
   iproute2                           # cluster/multihost.sh: namespaces, veth
+  procps                             # pgrep/pkill in the fault tests
   gnuplot-nox                        # mpifutures overhead --plot
   python3-mpi4py                     # overhead --peers: Python's peers
   valgrind                           # tests/run.sh: memcheck on the examples

@@ -102,6 +102,7 @@ struct slot {
 struct send {
     MPI_Request req;
     mf_pack pack;
+    int worker; /* its destination */
 };
 
 struct mpool {
@@ -141,6 +142,7 @@ struct mpool {
     double task_timeout; /* 0: none */
     _Atomic int nstuck;  /* workers stuck in a timed-out task, or lost */
     _Atomic int nlost;   /* ... of them lost: their process died */
+    _Atomic int all_stuck; /* every active worker is: submits fail */
     double t_alive_check; /* last liveness check of the local workers */
     mf_pool_stats stats; /* under mu */
     /* For MF_CHUNK_AUTO, under mu: average run time per task id (0:
@@ -288,6 +290,17 @@ static struct send *send_new(struct mpool *p)
     return s;
 }
 
+/* Sends still pending to workers that are not stuck or lost: a send to a
+ * stuck worker may never complete (it is not receiving) and must not keep
+ * the scheduler busy. */
+static size_t live_sends(const struct mpool *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nsends; i++)
+        n += !p->w[p->sends[i].worker].stuck;
+    return n;
+}
+
 /* Free the buffers of finished sends. Returns how many finished. */
 static int reap_sends(struct mpool *p)
 {
@@ -356,6 +369,8 @@ static int dispatch_one(struct mpool *p, int wi)
 {
     struct worker *w = &p->w[wi];
     mf_future *first = p->head;
+    /* Kept apart: the loop below may drop the last reference to first. */
+    const struct mf__task *task = first->work.task;
     uint32_t k = first->chunk == AUTO_MARK ? auto_size(p, first->work.task)
                                            : first->chunk + 1;
     mf_future *after = first;
@@ -450,7 +465,7 @@ static int dispatch_one(struct mpool *p, int wi)
     rec->idle_worker = w->inflight == 0;
     rec->worker_s = 0;
     pthread_mutex_lock(&p->mu);
-    rec->expect_s = p->task_run_s[first->work.task->id] * rec->n;
+    rec->expect_s = p->task_run_s[task->id] * rec->n;
     p->stats.pack_s += t1 - t0;
     p->stats.messages++;
     pthread_mutex_unlock(&p->mu);
@@ -461,6 +476,7 @@ static int dispatch_one(struct mpool *p, int wi)
                       "MPI_Isend of the task message failed");
         return 1;
     }
+    s->worker = wi;
     p->nsends++;
     w->inflight++;
     return 1;
@@ -548,7 +564,9 @@ static void worker_stuck(struct mpool *p, int wi, bool lost)
                      w->origin);
         else
             snprintf(what, sizeof what,
-                     "not started: %s is stuck in a task that timed out",
+                     "not started when %s got stuck in a task that timed "
+                     "out; not sent elsewhere (should that task ever "
+                     "return, it may still run there, its result ignored)",
                      w->origin);
         for (uint32_t i = 0; i < rec->n; i++) {
             uint32_t si = slot_of(p, rec->ids[i]);
@@ -574,7 +592,6 @@ static mf_future *take_pending(struct mpool *p)
     return f;
 }
 
-/* With every worker stuck nothing pending can ever run: fail it. */
 static void fail_pending_all_stuck(struct mpool *p)
 {
     for (mf_future *f = take_pending(p), *next; f != NULL; f = next) {
@@ -588,6 +605,23 @@ static void fail_pending_all_stuck(struct mpool *p)
     }
 }
 
+/* With every active worker stuck or lost nothing pending can ever run:
+ * fail it, and say so to submitters (all_stuck). Every scheduler pass
+ * while any worker is stuck: futures can still arrive after the last one
+ * got stuck (a map builds all of its items before it submits). */
+static int fail_if_all_stuck(struct mpool *p)
+{
+    int active = atomic_load_explicit(&p->active, memory_order_relaxed);
+    for (int i = 0; i < active; i++)
+        if (!p->w[i].stuck)
+            return 0;
+    atomic_store(&p->all_stuck, 1);
+    if (p->head == NULL)
+        return 0;
+    fail_pending_all_stuck(p);
+    return 1;
+}
+
 /* Is process pid on this host alive (not gone, not a zombie)? */
 static bool process_alive(long pid)
 {
@@ -595,7 +629,7 @@ static bool process_alive(long pid)
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return false;
+        return errno != ENOENT; /* out of fds, no /proc...: not "dead" */
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
@@ -634,14 +668,6 @@ static int check_timeouts(struct mpool *p, double now)
                 did = 1;
             }
         }
-    }
-    int active = atomic_load_explicit(&p->active, memory_order_relaxed);
-    int stuck = 0;
-    for (int i = 0; i < active; i++)
-        stuck += p->w[i].stuck;
-    if (stuck == active && p->head != NULL) {
-        fail_pending_all_stuck(p);
-        did = 1;
     }
     return did;
 }
@@ -801,6 +827,11 @@ static void stop_workers(struct mpool *p)
      * others must not be in MPI_Finalize then -- Open MPI 4.1.4's mpiexec
      * hung (1 run in 8) or crashed (2 in 8) aborting a job whose other
      * ranks were finalizing; left polling, 12 in 12 ended cleanly. */
+    /* A local worker that died while idle (mpirun --enable-recovery) is
+     * lost too: STOP to it would leave MPI_Finalize waiting for it. */
+    for (int i = 0; i < p->nworkers; i++)
+        if (!p->w[i].stuck && p->w[i].local && !process_alive(p->w[i].pid))
+            worker_stuck(p, i, true);
     if (atomic_load(&p->nstuck) > atomic_load(&p->nlost))
         return;
     mf_pack stop;
@@ -893,7 +924,10 @@ static void *scheduler_main(void *arg)
         did |= reap_sends(p);
         if (p->inflight > 0)
             did |= check_timeouts(p, mf__now());
-        bool busy = p->inflight > 0 || p->head != NULL || p->nsends > 0;
+        if (atomic_load_explicit(&p->nstuck, memory_order_relaxed) > 0)
+            did |= fail_if_all_stuck(p);
+        bool busy = p->inflight > 0 || p->head != NULL ||
+                    (p->nsends > 0 && live_sends(p) > 0);
         if (!busy && atomic_load_explicit(&p->stop, memory_order_acquire) &&
             !mf__inbox_has_work(&p->inbox, memory_order_acquire)) {
             pthread_mutex_lock(&p->mu);
@@ -963,13 +997,13 @@ static int mp_accepting(mf_executor *ex)
     struct mpool *p = (struct mpool *)ex;
     if (mf__inbox_closed(&p->inbox))
         return mp_closed_error();
-    if (atomic_load(&p->nstuck) > 0 &&
-        atomic_load(&p->nstuck) >= atomic_load(&p->active))
+    if (atomic_load(&p->all_stuck))
         return mf__seterr(MF_EBROKEN,
-                          "every worker of the MPI pool is lost (%d) or "
-                          "stuck in a task that timed out (task_timeout %g "
-                          "s); nothing more can run",
-                          atomic_load(&p->nlost), p->task_timeout);
+                          "every worker of the MPI pool is lost (%d: its "
+                          "process died) or stuck in a task past the "
+                          "task_timeout (%d); nothing more can run",
+                          atomic_load(&p->nlost),
+                          atomic_load(&p->nstuck) - atomic_load(&p->nlost));
     return MF_OK;
 }
 
@@ -1182,7 +1216,10 @@ static int handshake(struct mpool *p, double timeout)
         snprintf(w->origin, sizeof w->origin, "rank %d on %s", w->rank,
                  w->host);
         w->pid = (long)h.pid;
-        w->local = strcmp(w->host, mf__hostname()) == 0 && h.pid > 0;
+        /* Checkable by pid: same host name, and that pid is alive here
+         * (not a worker in another PID namespace under the same name). */
+        w->local = strcmp(w->host, mf__hostname()) == 0 && h.pid > 0 &&
+                   process_alive(w->pid);
         if (h.ntasks != mf_task_count() ||
             h.names_hash != mf_task_names_hash()) {
             rc = mf__seterr(MF_ESTATE,
@@ -1256,6 +1293,11 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
                           o.max_message, MF__MSG_MAX);
     if (o.max_message == 0)
         o.max_message = MF__MSG_MAX;
+    if (!(o.task_timeout >= 0) || isinf(o.task_timeout)) /* NaN, < 0, inf */
+        return mf__seterr(MF_EINVAL,
+                          "mf_mpi_pool_new: task_timeout %g is not a number "
+                          "of seconds (0 for no limit)",
+                          o.task_timeout);
 
     int initialized, finalized, provided, rc;
     bool we_init = false;
@@ -1329,7 +1371,7 @@ int mf_mpi_pool_new(int *argc, char ***argv, const mf_mpi_pool_opts *opts,
     p->comm = comm;
     p->nworkers = size - 1;
     p->prefetch = o.prefetch;
-    p->task_timeout = o.task_timeout > 0 ? o.task_timeout : 0;
+    p->task_timeout = o.task_timeout;
     p->max_message = o.max_message;
     atomic_init(&p->active, size - 1);
     p->we_initialized_mpi = we_init;

@@ -1,50 +1,58 @@
 #!/usr/bin/env bash
-# tests/mpi_sigint.sh TOOL -- Ctrl-C on a running job (SIGINT, as a
-# terminal sends it): under mpirun and when rank 0 spawned its own workers,
-# the job must end within seconds and leave no rank behind.
+# tests/mpi_sigint.sh PROGRAM -- Ctrl-C (SIGINT, as a terminal sends it)
+# on a job whose workers are all busy with long tasks (test_mpi_sigint.c):
+# under mpirun and when rank 0 spawned its own workers, the job must end
+# within 5 s and leave no process behind.
 #
 # Background jobs of a non-interactive shell start with SIGINT ignored;
 # `env --default-signal=INT` gives the job the terminal's default again.
 set -u
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-tool=$1
+prog=$1
 fail=0
-# A limit no other run uses marks this test's processes.
-limit=$((300000000 + RANDOM))
-count() { pgrep -f "primes --limit $limit" | wc -l; }
+marker="sigint-test-$$-$RANDOM" # marks this test's processes
+count() { pgrep -f -- "$marker" | wc -l; }
+now() { date +%s.%N; }
 
-run() { # run NAME EXTRA_OPTION COMMAND...
-  local name=$1 extra=$2 pid n t
-  shift 2
-  # shellcheck disable=SC2086
-  env --default-signal=INT "$@" primes --limit "$limit" --tasks 64 $extra \
-    >/dev/null 2>&1 &
+run() { # run NAME COMMAND...
+  local name=$1 pid t out start took
+  shift
+  out=$(mktemp)
+  env --default-signal=INT "$@" "$marker" >"$out" 2>&1 &
   pid=$!
-  for t in $(seq 1 100); do # wait until the workers run (up to 10 s)
-    [ "$(count)" -ge 3 ] && break
+  for t in $(seq 1 200); do # until every worker runs a task (up to 20 s)
+    grep -q '^running$' "$out" && break
     sleep 0.1
   done
-  n=$(count)
-  [ "$n" -ge 3 ] || { echo "FAIL: $name: the job did not start"; fail=1; }
-  kill -INT "$pid" 2>/dev/null
-  timeout 20 tail --pid="$pid" -f /dev/null
-  for t in $(seq 1 50); do # every rank gone within 5 s
-    [ "$(count)" -eq 0 ] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "FAIL: $name: still running 20 s after SIGINT"
-    kill -KILL "$pid"
-    fail=1
-  elif [ "$(count)" -ne 0 ]; then
-    echo "FAIL: $name: $(count) processes left behind"; pgrep -fa "primes --limit $limit"
-    pkill -KILL -f "primes --limit $limit"
+  if ! grep -q '^running$' "$out"; then
+    echo "FAIL: $name: the job did not start"; cat "$out"
     fail=1
   else
-    echo "ok: $name: $n processes, all gone after SIGINT"
+    start=$(now)
+    kill -INT "$pid"
+    timeout 20 tail --pid="$pid" -f /dev/null
+    for t in $(seq 1 50); do # and every rank within 5 s
+      [ "$(count)" -eq 0 ] && break
+      sleep 0.1
+    done
+    took=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+    if kill -0 "$pid" 2>/dev/null || [ "$(count)" -ne 0 ]; then
+      echo "FAIL: $name: still running or $(count) processes left, $took s after SIGINT"
+      fail=1
+    elif awk -v t="$took" 'BEGIN { exit !(t > 5) }'; then
+      echo "FAIL: $name: took $took s to end"
+      fail=1
+    else
+      echo "ok: $name: ended $took s after SIGINT, no process left"
+    fi
+    grep -q UNEXPECTED "$out" && { echo "FAIL: $name: the tasks finished"; fail=1; }
   fi
+  # Whatever happened, leave nothing behind.
+  kill -KILL "$pid" 2>/dev/null
+  pkill -KILL -f -- "$marker" 2>/dev/null
+  rm -f "$out"
 }
 
-run "mpirun -n 3" "" mpirun --oversubscribe -n 3 "$tool"
-run "rank 0 spawning 2 workers" "--workers 2" "$tool"
+run "mpirun -n 3" mpirun --oversubscribe -n 3 "$prog"
+run "rank 0 spawning 2 workers" "$prog"
 exit $fail

@@ -4,6 +4,7 @@
 # (timeout) and never end as if nothing happened. Under --enable-recovery
 # rank 0 survives and the pool goes on (see test_mpi_death.c).
 set -u
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=$(timeout -k 10 60 mpiexec -n 3 --oversubscribe "$1" 2>&1)
 rc=$?
 echo "$out"

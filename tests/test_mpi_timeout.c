@@ -82,15 +82,54 @@ static int one(mf_executor *ex)
     return 0;
 }
 
+/* A map's fill that is still running when the only worker gets stuck:
+ * its items reach the pool after that, and must fail, not wait. */
+static int slow_fill(size_t i, mf_pack *args, void *udata)
+{
+    if (i == 0) {
+        struct timespec ts = {0, 600000000L};
+        nanosleep(&ts, NULL);
+    }
+    mf_pack_array(args, 1);
+    mf_pack_i64(args, 1);
+    return MF_OK;
+}
+
 static int all(mf_executor *ex)
 {
     mf_future *stuck, *behind, *pending;
     CHECK(mf_executor_submitf(ex, "t.sleep", &stuck, "l", 3600000LL) ==
           MF_OK);
-    /* Prefetched behind it (2 messages in flight per worker), and one
-     * still queued on rank 0. */
-    CHECK(mf_executor_submitf(ex, "t.sleep", &behind, "l", 1LL) == MF_OK);
+    /* Prefetched behind it (2 messages in flight per worker), with
+     * arguments too big to be sent eagerly (the send to a stuck worker
+     * never completes: it must not keep the pool from shutting down), and
+     * one still queued on rank 0. */
+    static char blob[200000];
+    mf_pack pk;
+    mf_pack_init(&pk);
+    mf_pack_array(&pk, 2);
+    mf_pack_i64(&pk, 1);
+    mf_pack_bin(&pk, blob, sizeof blob);
+    CHECK(mf_executor_submit(ex, "t.sleep", pk.data, pk.len, &behind) ==
+          MF_OK);
+    mf_pack_fini(&pk);
     CHECK(mf_executor_submitf(ex, "t.sleep", &pending, "l", 1LL) == MF_OK);
+    mf_map *m;
+    mf_map_opts mo = {.chunksize = 1, .timeout = 20};
+    CHECK(mf_executor_map(ex, "t.sleep", 3, slow_fill, NULL, &mo, &m) ==
+          MF_OK);
+    int rc;
+    size_t broken = 0;
+    while ((rc = mf_map_next(m, NULL, NULL)) != MF_EOF) {
+        CHECK(rc == MF_ETASK && mf_map_error(m) != NULL &&
+              mf_error_code(mf_map_error(m)) == MF_EBROKEN);
+        broken++;
+    }
+    printf("a map filled while the worker got stuck: %zu items failed "
+           "EBROKEN\n",
+           broken);
+    mf_map_free(m);
+    CHECK(broken == 3);
     const mf_error *e;
     CHECK(mf_future_exception(stuck, 30, &e) == MF_OK && e != NULL &&
           mf_error_code(e) == MF_ETIMEDOUT);
@@ -103,7 +142,7 @@ static int all(mf_executor *ex)
            mf_error_kind(e), mf_error_message(e));
     CHECK(mf_error_code(e) == MF_EBROKEN);
     mf_future *f = NULL;
-    int rc = mf_executor_submitf(ex, "t.sleep", &f, "l", 1LL);
+    rc = mf_executor_submitf(ex, "t.sleep", &f, "l", 1LL);
     printf("submit with every worker stuck: %s (%s)\n", mf_err_name(rc),
            mf_errmsg());
     CHECK(rc == MF_EBROKEN && f == NULL);

@@ -50,6 +50,14 @@ static int64_t expect_value(size_t i)
     return (int64_t)(((uint64_t)i * 0x9E3779B97F4A7C15u) >> 3);
 }
 
+/* The run in progress (one at a time): callbacks find it here. */
+static struct {
+    _Atomic uint8_t *calls;  /* callbacks fired, per task */
+    _Atomic uint8_t *seen;   /* state the callback saw, + 1 */
+    _Atomic uint8_t *execs;  /* task bodies run in this process, per task */
+    _Atomic size_t done;     /* callbacks fired, in all */
+} run;
+
 /* stress.work(i, fail) -> expect_value(i), or fails on purpose. */
 static int work_task(const mf_args *args, mf_reply *reply, void *udata)
 {
@@ -59,6 +67,10 @@ static int work_task(const mf_args *args, mf_reply *reply, void *udata)
         rc = mf_args_i64(args, 1, &fail);
     if (rc != MF_OK)
         return rc;
+    /* Counted where the body runs: in this process for the thread pool
+     * (the MPI pool's workers run it elsewhere, where execs is NULL). */
+    if (run.execs != NULL && i >= 0)
+        atomic_fetch_add_explicit(&run.execs[i], 1, memory_order_relaxed);
     if (fail)
         return mf_reply_error(reply, "StressError",
                               "task %lld failed on purpose", (long long)i);
@@ -78,15 +90,10 @@ struct result {
     size_t submitted, succeeded, failed, cancelled, lost;
     size_t missed_callbacks, duplicate_callbacks, wrong_state, wrong_values;
     size_t submit_errors, peeks, max_inflight;
+    size_t wrong_runs; /* bodies run other than once per started task */
     double seconds, bytes_per_inflight;
 };
 
-/* The run in progress (one at a time): callbacks find it here. */
-static struct {
-    _Atomic uint8_t *calls;  /* callbacks fired, per task */
-    _Atomic uint8_t *seen;   /* state the callback saw, + 1 */
-    _Atomic size_t done;     /* callbacks fired, in all */
-} run;
 
 static void on_done(mf_future *f, void *arg)
 {
@@ -143,19 +150,25 @@ static int stress(mf_executor *ex, const struct opts *o, struct result *r)
     size_t n = o->tasks;
     mf_future **fs = malloc(n * sizeof *fs);
     uint8_t *plan = malloc(n);
+    bool local = strcmp(mf_executor_kind(ex), "thread pool") == 0;
     run.calls = malloc(n);
     run.seen = malloc(n);
-    if (!fs || !plan || !run.calls || !run.seen) {
+    run.execs = local ? malloc(n) : NULL;
+    if (!fs || !plan || !run.calls || !run.seen || (local && !run.execs)) {
         free(fs);
         free(plan);
         free((void *)run.calls);
         free((void *)run.seen);
+        free((void *)run.execs);
+        run.calls = run.seen = run.execs = NULL;
         return mf__cmd_fail("stress", MF_ENOMEM);
     }
     /* Touch the command's own arrays before the baseline. */
     memset(fs, 0, n * sizeof *fs);
     memset((void *)run.calls, 0, n);
     memset((void *)run.seen, 0, n);
+    if (run.execs != NULL)
+        memset((void *)run.execs, 0, n);
     uint64_t s = o->seed ? o->seed : 1;
     for (size_t i = 0; i < n; i++) {
         double a = (double)(rnd(&s) >> 11) * 0x1p-53;
@@ -201,19 +214,18 @@ static int stress(mf_executor *ex, const struct opts *o, struct result *r)
         if (inflight > r->max_inflight)
             r->max_inflight = inflight;
     }
-    for (size_t i = 0; i < n; i++)
-        if (fs[i] && mf_future_wait(fs[i], 120) != MF_OK)
-            r->lost++; /* never done: counted, not waited on again */
-    /* Callbacks run on the completing thread, possibly just after a
-     * waiter woke: give them a bounded moment. */
-    double until = now() + 30;
-    while (atomic_load_explicit(&run.done, memory_order_acquire) <
-               n - r->submit_errors &&
-           now() < until) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+    /* One deadline for the whole wait: k lost futures cost 300 s, not
+     * k times that. */
+    double deadline = now() + 300;
+    for (size_t i = 0; i < n; i++) {
+        double left = deadline - now();
+        if (fs[i] && mf_future_wait(fs[i], left > 0 ? left : 0) != MF_OK)
+            r->lost++; /* never done */
     }
     r->seconds = now() - t0;
+    /* A waiting shutdown returns once every done callback has run: after
+     * it no callback can fire late, so the counts below are final. */
+    int drained = mf_executor_shutdown_timed(ex, false, 60) == MF_OK;
     long long hwm = status_kb("VmHWM");
     /* Every future stays referenced until the checks below, so the peak
      * holds n live futures: most still in flight on the MPI pool (see
@@ -257,13 +269,32 @@ static int stress(mf_executor *ex, const struct opts *o, struct result *r)
         } else if (r->lost == 0) {
             r->lost++; /* not terminal, yet wait said done: impossible */
         }
+        if (run.execs != NULL)
+            r->wrong_runs += atomic_load(&run.execs[i]) !=
+                             (st == MF_FINISHED || st == MF_FAILED);
         mf_future_release(fs[i]);
     }
+    size_t fired = atomic_load(&run.done);
+    if (fired != n - r->submit_errors && r->lost == 0)
+        r->duplicate_callbacks += fired > n - r->submit_errors;
+    mf_pool_stats ps;
+    if (!local && mf_mpi_pool_stats(ex, &ps) == MF_OK &&
+        ps.tasks != r->succeeded + r->failed)
+        r->wrong_runs++; /* results received other than once per task */
     free(fs);
     free(plan);
+    if (!drained) {
+        /* Callbacks may still come: leave them their arrays. */
+        fprintf(stderr, "mpifutures stress: %s did not shut down within "
+                        "60 s; its callback arrays are left allocated\n",
+                r->executor);
+        run.calls = run.seen = run.execs = NULL;
+        return 0;
+    }
     free((void *)run.calls);
     free((void *)run.seen);
-    run.calls = run.seen = NULL;
+    free((void *)run.execs);
+    run.calls = run.seen = run.execs = NULL;
     return 0;
 }
 
@@ -271,6 +302,7 @@ static int exactly_once(const struct result *r)
 {
     return r->lost == 0 && r->missed_callbacks == 0 &&
            r->duplicate_callbacks == 0 && r->wrong_state == 0 &&
+           r->wrong_runs == 0 &&
            r->wrong_values == 0 && r->submit_errors == 0 &&
            r->succeeded + r->failed + r->cancelled == r->submitted;
 }
@@ -282,14 +314,16 @@ static void print_result(const struct result *r, int json)
                "\"succeeded\": %zu, \"failed\": %zu, \"cancelled\": %zu, "
                "\"lost\": %zu, \"missed_callbacks\": %zu, "
                "\"duplicate_callbacks\": %zu, \"wrong_state\": %zu, "
-               "\"wrong_values\": %zu, \"submit_errors\": %zu, "
+               "\"wrong_values\": %zu, \"wrong_runs\": %zu, "
+               "\"submit_errors\": %zu, "
                "\"zero_timeout_peeks\": %zu, \"exactly_once\": %s, "
                "\"seconds\": %.3f, \"tasks_per_s\": %.0f, "
                "\"max_inflight\": %zu, \"bytes_per_inflight_future\": %.1f}",
                r->executor, r->workers, r->submitted, r->succeeded, r->failed,
                r->cancelled, r->lost, r->missed_callbacks,
                r->duplicate_callbacks, r->wrong_state, r->wrong_values,
-               r->submit_errors, r->peeks, exactly_once(r) ? "true" : "false",
+               r->wrong_runs, r->submit_errors, r->peeks,
+               exactly_once(r) ? "true" : "false",
                r->seconds, (double)r->submitted / r->seconds,
                r->max_inflight, r->bytes_per_inflight);
         return;
@@ -299,9 +333,10 @@ static void print_result(const struct result *r, int json)
            r->executor, r->workers, r->submitted, r->succeeded, r->failed,
            r->cancelled, r->lost);
     printf("%-12s callbacks missed %zu, fired twice %zu; wrong states %zu, "
-           "wrong values %zu; exactly once: %s\n",
+           "wrong values %zu, bodies run other than once %zu; exactly once: "
+           "%s\n",
            "", r->missed_callbacks, r->duplicate_callbacks, r->wrong_state,
-           r->wrong_values, exactly_once(r) ? "yes" : "NO");
+           r->wrong_values, r->wrong_runs, exactly_once(r) ? "yes" : "NO");
     printf("%-12s %.0f tasks/s; peak %zu in flight; %.0f bytes of rank 0's "
            "RSS per live future\n",
            "", (double)r->submitted / r->seconds, r->max_inflight,

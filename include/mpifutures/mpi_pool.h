@@ -50,12 +50,14 @@ typedef struct mf_mpi_pool_opts {
      * ints); more is MF_EINVAL. A reply carries the results of one
      * message's tasks, each within this cap. */
     size_t max_message;
-    /* Seconds a task may run on a worker; 0 (default) = no limit. A task
-     * past it fails with MF_ETIMEDOUT ("TimeoutError", naming the rank and
-     * host), and since a C function cannot be interrupted, its worker is
-     * then "stuck": it gets no more tasks, and the futures it held but had
-     * not started fail with MF_ETIMEDOUT ("WorkerStuck") -- never re-run
-     * elsewhere, so no task runs twice. With every worker stuck, pending
+    /* Seconds a task may run on a worker; 0 (default) = no limit (NaN,
+     * negative or infinite: MF_EINVAL). A task past it fails with
+     * MF_ETIMEDOUT ("TimeoutError", naming the rank and host), and since a
+     * C function cannot be interrupted, its worker is then "stuck": it
+     * gets no more tasks, and the futures it held but had not started
+     * fail with MF_ETIMEDOUT ("WorkerStuck") -- never sent elsewhere, so
+     * no task runs twice (should the stuck task return, the worker may
+     * still run them; their results are ignored). With every worker stuck, pending
      * futures and new submits fail with MF_EBROKEN. A pool freed with a
      * worker still stuck cannot finalize MPI (MPI_Finalize waits for every
      * rank): mf_executor_free reports the stuck ranks and calls MPI_Abort.
