@@ -4,6 +4,7 @@
 #
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET]      default 15: ~1 minute in all
 #   tests/fuzz/run.sh 600                       the long run: 10 minutes each
+#   tests/fuzz/run.sh 600 args roundtrip        only these targets
 #
 # Every target starts from its seeds (written fresh by fuzz_seeds with the
 # project's writers), the corpus kept from earlier runs in
