@@ -2,7 +2,9 @@
 # tests/mpi_sigint.sh PROGRAM -- Ctrl-C (SIGINT, as a terminal sends it)
 # on a job whose workers are all busy with long tasks (test_mpi_sigint.c):
 # under mpirun and when rank 0 spawned its own workers, the job must end
-# within 5 s and leave no process behind.
+# within 10 s and leave no process behind. (Measured: about 2 s under a
+# local mpirun, 1 s with spawned workers, 5 s across the network-namespace
+# hosts of cluster/multihost.sh, where mpirun waits for its remote daemons.)
 #
 # Background jobs of a non-interactive shell start with SIGINT ignored;
 # `env --default-signal=INT` gives the job the terminal's default again.
@@ -31,7 +33,7 @@ run() { # run NAME COMMAND...
     start=$(now)
     kill -INT "$pid"
     timeout 20 tail --pid="$pid" -f /dev/null
-    for t in $(seq 1 50); do # and every rank within 5 s
+    for t in $(seq 1 50); do # and every rank within 5 s more
       [ "$(count)" -eq 0 ] && break
       sleep 0.1
     done
@@ -39,7 +41,7 @@ run() { # run NAME COMMAND...
     if kill -0 "$pid" 2>/dev/null || [ "$(count)" -ne 0 ]; then
       echo "FAIL: $name: still running or $(count) processes left, $took s after SIGINT"
       fail=1
-    elif awk -v t="$took" 'BEGIN { exit !(t > 5) }'; then
+    elif awk -v t="$took" 'BEGIN { exit !(t > 10) }'; then
       echo "FAIL: $name: took $took s to end"
       fail=1
     else
