@@ -638,6 +638,8 @@ static bool process_alive(long pid)
                              paren[2] != 'X');
 }
 
+static int poll_results(struct mpool *p);
+
 /* Returns 1 if a worker timed out or was lost. */
 static int check_timeouts(struct mpool *p, double now)
 {
@@ -664,6 +666,9 @@ static int check_timeouts(struct mpool *p, double now)
             struct worker *w = &p->w[i];
             if (!w->stuck && w->local && w->inflight > 0 &&
                 !process_alive(w->pid)) {
+                /* A reply it sent before dying is still good: take what
+                 * has arrived first, then fail what is left. */
+                poll_results(p);
                 worker_stuck(p, i, true);
                 did = 1;
             }
