@@ -1103,15 +1103,23 @@ static void mp_destroy(mf_executor *ex)
     if (atomic_load(&p->nstuck) > atomic_load(&p->nlost)) {
         /* MPI_Finalize would wait for the stuck ranks forever. Every
          * future is done by now; end the job instead of hanging. */
-        fprintf(stderr, "mpifutures: MPI pool freed with %d worker(s) still "
-                        "stuck in a task past its task_timeout of %g s:",
-                atomic_load(&p->nstuck) - atomic_load(&p->nlost),
-                p->task_timeout);
-        for (int i = 0; i < p->nworkers; i++)
+        /* One write: mpirun forwards stderr in pieces, and a message
+         * written in several would be interleaved with its own. */
+        char msg[2048];
+        size_t n = (size_t)snprintf(
+            msg, sizeof msg,
+            "mpifutures: MPI pool freed with %d worker(s) still stuck in a "
+            "task past its task_timeout of %g s:",
+            atomic_load(&p->nstuck) - atomic_load(&p->nlost), p->task_timeout);
+        for (int i = 0; i < p->nworkers && n < sizeof msg; i++)
             if (p->w[i].stuck && !p->w[i].lost)
-                fprintf(stderr, " %s", p->w[i].origin);
-        fprintf(stderr, "; MPI cannot be finalized, aborting the job "
-                        "(MPI_Abort)\n");
+                n += (size_t)snprintf(msg + n, sizeof msg - n, " %s",
+                                      p->w[i].origin);
+        if (n < sizeof msg)
+            snprintf(msg + n, sizeof msg - n,
+                     "; MPI cannot be finalized, aborting the job "
+                     "(MPI_Abort)\n");
+        fputs(msg, stderr);
         fflush(stderr);
         MPI_Abort(p->comm, 70);
     }
