@@ -574,6 +574,13 @@ lost_host() { # lost_host link|kill
   secs=$(since "$t_cut")
   ip -n "$P-sw" link set "$P-p$hosts" up
   kill_in_namespaces # the lost host's daemon, if still there
+  # Forget what the cut taught the hosts' neighbour tables (addresses
+  # marked unreachable while the link was down) before the next run.
+  local ns
+  for ns in $(our_namespaces); do
+    ip -n "$ns" neigh flush all 2>/dev/null || true
+  done
+  sleep 1
   finished=$(grep -c ': finished' "$out" || true)
   # mpirun's own words first: the lost daemon, or the killed process.
   msg=$( (grep -m 1 -E "on node $victim exited|Remote daemon.*$victim" "$out" ||
