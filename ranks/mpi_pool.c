@@ -644,15 +644,14 @@ static int poll_results(struct mpool *p);
 static int check_timeouts(struct mpool *p, double now)
 {
     int did = 0;
-    for (int i = 0; i < p->nworkers; i++) {
+    for (int i = 0; p->task_timeout > 0 && i < p->nworkers; i++) {
         struct worker *w = &p->w[i];
         if (w->stuck || w->inflight == 0)
             continue;
         const struct msgrec *rec = &w->ring[w->ring_head];
         double start = rec->t_dispatch > w->t_free ? rec->t_dispatch
                                                    : w->t_free;
-        if (p->task_timeout > 0 &&
-            now - start > p->task_timeout * (rec->n ? rec->n : 1)) {
+        if (now - start > p->task_timeout * (rec->n ? rec->n : 1)) {
             worker_stuck(p, i, false);
             did = 1;
         }
@@ -931,8 +930,13 @@ static void *scheduler_main(void *arg)
             did |= check_timeouts(p, mf__now());
         if (atomic_load_explicit(&p->nstuck, memory_order_relaxed) > 0)
             did |= fail_if_all_stuck(p);
+        /* Sends to stuck workers never complete: they only count while
+         * no worker is stuck (the usual case: no walk over the sends). */
         bool busy = p->inflight > 0 || p->head != NULL ||
-                    (p->nsends > 0 && live_sends(p) > 0);
+                    (p->nsends > 0 &&
+                     (atomic_load_explicit(&p->nstuck,
+                                           memory_order_relaxed) == 0 ||
+                      live_sends(p) > 0));
         if (!busy && atomic_load_explicit(&p->stop, memory_order_acquire) &&
             !mf__inbox_has_work(&p->inbox, memory_order_acquire)) {
             pthread_mutex_lock(&p->mu);
